@@ -1,0 +1,587 @@
+# Copyright 2026 The SLLM-HF authors. Licensed under the Apache License, Version 2.0.
+"""PyTorch SLLM model: CLIP frame encoder, frame-feature restoration (FFRes), temporal head and Text4Vis classifier."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from transformers import CLIPVisionModelWithProjection, PreTrainedModel
+from transformers import initialization as init
+from transformers.activations import ACT2FN
+from transformers.modeling_layers import GradientCheckpointingLayer
+from transformers.modeling_utils import ALL_ATTENTION_FUNCTIONS
+from transformers.processing_utils import Unpack
+from transformers.utils import ModelOutput, TransformersKwargs, can_return_tuple, logging
+
+from .configuration_sllm import SLLMConfig
+
+
+logger = logging.get_logger(__name__)
+
+
+@dataclass
+class SLLMModelOutput(ModelOutput):
+    r"""
+    video_embeds (`torch.FloatTensor` of shape `(batch_size, hidden_size)`):
+        Video embedding: output of the temporal head.
+    frame_embeds (`torch.FloatTensor` of shape `(batch_size, num_frames, hidden_size)`):
+        Vision-tower embeddings of the kept (encoded) frames.
+    restored_embeds (`torch.FloatTensor` of shape `(batch_size, num_restored_frames, hidden_size)`, *optional*):
+        Restored embeddings of the skipped frames, gap by gap (`None` when `keep_interval == 1`).
+    sequence_embeds (`torch.FloatTensor` of shape `(batch_size, sequence_length, hidden_size)`):
+        Kept and restored embeddings interleaved in time order: `f_0, r_0, f_1, ..., f_{N-1}`.
+    target_embeds (`torch.FloatTensor` of shape `(batch_size, num_restored_frames, hidden_size)`, *optional*):
+        Vision-tower embeddings of the skipped frames (computed without gradients), when `skipped_pixel_values` is given.
+    """
+
+    video_embeds: torch.FloatTensor | None = None
+    frame_embeds: torch.FloatTensor | None = None
+    restored_embeds: torch.FloatTensor | None = None
+    sequence_embeds: torch.FloatTensor | None = None
+    target_embeds: torch.FloatTensor | None = None
+
+
+@dataclass
+class SLLMVideoClassifierOutput(ModelOutput):
+    r"""
+    loss (`torch.FloatTensor` of shape `()`, *optional*):
+        `classification_loss + restoration_loss_weight * restoration_loss`, over the terms that could be computed.
+    logits (`torch.FloatTensor` of shape `(batch_size, num_labels)`):
+        `exp(logit_scale) * cos(video_embeds, class_embeddings)`.
+    classification_loss (`torch.FloatTensor` of shape `()`, *optional*):
+        Cross-entropy of the logits, when `labels` are given.
+    restoration_loss (`torch.FloatTensor` of shape `()`, *optional*):
+        Loss between restored and true skipped-frame embeddings, when `skipped_pixel_values` are given.
+    video_embeds, frame_embeds, restored_embeds, target_embeds:
+        As in [`SLLMModelOutput`].
+    """
+
+    loss: torch.FloatTensor | None = None
+    logits: torch.FloatTensor | None = None
+    classification_loss: torch.FloatTensor | None = None
+    restoration_loss: torch.FloatTensor | None = None
+    video_embeds: torch.FloatTensor | None = None
+    frame_embeds: torch.FloatTensor | None = None
+    restored_embeds: torch.FloatTensor | None = None
+    target_embeds: torch.FloatTensor | None = None
+
+
+def eager_attention_forward(
+    module: nn.Module,
+    query: torch.Tensor,
+    key: torch.Tensor,
+    value: torch.Tensor,
+    attention_mask: torch.Tensor | None,
+    scaling: float,
+    dropout: float = 0.0,
+    **kwargs,
+):
+    attn_weights = torch.matmul(query, key.transpose(-1, -2)) * scaling
+    if attention_mask is not None:
+        attn_weights = attn_weights + attention_mask
+    attn_weights = nn.functional.softmax(attn_weights, dim=-1, dtype=torch.float32).to(query.dtype)
+    attn_weights = nn.functional.dropout(attn_weights, p=dropout, training=module.training)
+    attn_output = torch.matmul(attn_weights, value).transpose(1, 2).contiguous()
+    return attn_output, attn_weights
+
+
+class SLLMAttention(nn.Module):
+    """Multi-head self-attention of the restoration and temporal blocks (width `config.hidden_size`)."""
+
+    def __init__(self, config: SLLMConfig):
+        super().__init__()
+        self.config = config
+        self.embed_dim = config.hidden_size
+        self.head_dim = config.head_dim
+        self.num_heads = config.num_attention_heads
+        self.scale = self.head_dim**-0.5
+        self.dropout = config.attention_dropout
+        self.is_causal = False
+        self.q_proj = nn.Linear(self.embed_dim, self.embed_dim)
+        self.k_proj = nn.Linear(self.embed_dim, self.embed_dim)
+        self.v_proj = nn.Linear(self.embed_dim, self.embed_dim)
+        self.out_proj = nn.Linear(self.embed_dim, self.embed_dim)
+
+    def forward(
+        self, hidden_states: torch.Tensor, **kwargs: Unpack[TransformersKwargs]
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """`hidden_states`: `(batch, seq_len, hidden_size)`."""
+        input_shape = hidden_states.shape[:-1]
+        hidden_shape = (*input_shape, -1, self.head_dim)
+        queries = self.q_proj(hidden_states).view(hidden_shape).transpose(1, 2)
+        keys = self.k_proj(hidden_states).view(hidden_shape).transpose(1, 2)
+        values = self.v_proj(hidden_states).view(hidden_shape).transpose(1, 2)
+
+        attention_interface: Callable = ALL_ATTENTION_FUNCTIONS.get_interface(
+            self.config._attn_implementation, eager_attention_forward
+        )
+        attn_output, attn_weights = attention_interface(
+            self,
+            queries,
+            keys,
+            values,
+            None,
+            scaling=self.scale,
+            dropout=0.0 if not self.training else self.dropout,
+            **kwargs,
+        )
+        attn_output = attn_output.reshape(*input_shape, -1).contiguous()
+        return self.out_proj(attn_output), attn_weights
+
+
+class SLLMMLP(nn.Module):
+    def __init__(self, config: SLLMConfig):
+        super().__init__()
+        self.activation_fn = ACT2FN[config.hidden_act]
+        self.fc1 = nn.Linear(config.hidden_size, 4 * config.hidden_size)
+        self.fc2 = nn.Linear(4 * config.hidden_size, config.hidden_size)
+
+    def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
+        return self.fc2(self.activation_fn(self.fc1(hidden_states)))
+
+
+class SLLMEncoderLayer(GradientCheckpointingLayer):
+    """Pre-LN residual attention block (the OpenAI CLIP block layout, LayerNorm eps `config.layer_norm_eps`)."""
+
+    def __init__(self, config: SLLMConfig):
+        super().__init__()
+        self.layer_norm1 = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+        self.self_attn = SLLMAttention(config)
+        self.layer_norm2 = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+        self.mlp = SLLMMLP(config)
+
+    def forward(self, hidden_states: torch.Tensor, **kwargs: Unpack[TransformersKwargs]) -> torch.Tensor:
+        attn_output, _ = self.self_attn(self.layer_norm1(hidden_states), **kwargs)
+        hidden_states = hidden_states + attn_output
+        return hidden_states + self.mlp(self.layer_norm2(hidden_states))
+
+
+class SLLMEncoder(nn.Module):
+    def __init__(self, config: SLLMConfig, num_layers: int):
+        super().__init__()
+        self.layers = nn.ModuleList([SLLMEncoderLayer(config) for _ in range(num_layers)])
+
+    def forward(self, hidden_states: torch.Tensor, **kwargs: Unpack[TransformersKwargs]) -> torch.Tensor:
+        for layer in self.layers:
+            hidden_states = layer(hidden_states, **kwargs)
+        return hidden_states
+
+
+class SLLMZeroInitLinear(nn.Linear):
+    """A linear layer initialised to zero (the residual restoration correction starts as "add nothing")."""
+
+
+class SLLMFrameRestoration(nn.Module):
+    """
+    Frame-feature restoration (FFRes). For each pair of adjacent kept-frame embeddings `(f_i, f_{i+1})` the shared
+    transformer reads the 2-token sequence and the reversed sequence `(f_{i+1}, f_i)`; the outputs are averaged over
+    both directions and both tokens. All pairs, gaps and directions run as one batch.
+
+    With `keep_interval = k > 2` each gap holds `k - 1` skipped frames; a learned gap-offset embedding (offset `j` for
+    the forward pair, `k - j` for the reversed pair) tells the transformer which of them to restore. In `"residual"`
+    mode the output is the position-weighted linear interpolation of the two neighbours plus a learned correction
+    whose projection starts at zero, so an untrained module returns the interpolation exactly.
+    """
+
+    def __init__(self, config: SLLMConfig):
+        super().__init__()
+        self.keep_interval = config.keep_interval
+        self.mode = config.restoration_mode
+        self.position_embeddings = nn.Embedding(config.max_frame_positions, config.hidden_size)
+        self.gap_embeddings = (
+            nn.Embedding(config.keep_interval - 1, config.hidden_size) if config.keep_interval > 2 else None
+        )
+        self.encoder = SLLMEncoder(config, config.restoration_num_layers)
+        self.correction = (
+            SLLMZeroInitLinear(config.hidden_size, config.hidden_size) if self.mode == "residual" else None
+        )
+
+    def forward(self, frame_embeds: torch.Tensor, **kwargs: Unpack[TransformersKwargs]) -> torch.Tensor:
+        """
+        Args:
+            frame_embeds (`torch.FloatTensor` of shape `(batch_size, num_frames, hidden_size)`): kept-frame embeddings.
+
+        Returns:
+            `torch.FloatTensor` of shape `(batch_size, (num_frames - 1) * (keep_interval - 1), hidden_size)`.
+        """
+        batch_size, num_frames, hidden_size = frame_embeds.shape
+        num_gaps, per_gap = num_frames - 1, self.keep_interval - 1
+        left, right = frame_embeds[:, :-1], frame_embeds[:, 1:]
+        # (2 directions, batch, gaps, 2 tokens, hidden)
+        pairs = torch.stack([torch.stack([left, right], dim=2), torch.stack([right, left], dim=2)])
+        pairs = pairs + self.position_embeddings.weight[:2].to(pairs.dtype)
+        # one copy per skipped frame of a gap: (2, batch, gaps, per_gap, 2, hidden)
+        pairs = pairs.unsqueeze(3).expand(-1, -1, -1, per_gap, -1, -1)
+        if self.gap_embeddings is not None:
+            offsets = self.gap_embeddings.weight.to(pairs.dtype)  # row j-1 is offset j
+            offsets = torch.stack([offsets, offsets.flip(0)])  # forward offset j, reversed offset k - j
+            pairs = pairs + offsets[:, None, None, :, None, :]
+        hidden_states = self.encoder(pairs.reshape(-1, 2, hidden_size), **kwargs)
+        restored = hidden_states.mean(dim=1).view(2, batch_size, num_gaps, per_gap, hidden_size).mean(dim=0)
+        if self.correction is not None:
+            weights = torch.arange(1, per_gap + 1, device=frame_embeds.device, dtype=frame_embeds.dtype)
+            weights = (weights / self.keep_interval)[None, None, :, None]
+            interpolation = left.unsqueeze(2) * (1 - weights) + right.unsqueeze(2) * weights
+            restored = interpolation + self.correction(restored)
+        return restored.reshape(batch_size, num_gaps * per_gap, hidden_size)
+
+
+class SLLMTemporalHead(nn.Module):
+    """
+    Text4Vis temporal head. `"transformer"`: add frame position embeddings, run the temporal transformer, add the input
+    back, average over time. `"mean"`: average over time.
+    """
+
+    def __init__(self, config: SLLMConfig):
+        super().__init__()
+        self.head_type = config.temporal_head
+        if self.head_type == "transformer":
+            self.position_embeddings = nn.Embedding(config.max_frame_positions, config.hidden_size)
+            self.encoder = SLLMEncoder(config, config.temporal_num_layers)
+
+    def forward(self, sequence_embeds: torch.Tensor, **kwargs: Unpack[TransformersKwargs]) -> torch.Tensor:
+        """`sequence_embeds`: `(batch_size, sequence_length, hidden_size)` -> `(batch_size, hidden_size)`."""
+        if self.head_type == "mean":
+            return sequence_embeds.mean(dim=1)
+        positions = self.position_embeddings.weight[: sequence_embeds.shape[1]].to(sequence_embeds.dtype)
+        hidden_states = self.encoder(sequence_embeds + positions, **kwargs)
+        return (hidden_states + sequence_embeds).mean(dim=1)
+
+
+def interleave_frames(frame_embeds: torch.Tensor, restored_embeds: torch.Tensor | None, keep_interval: int) -> torch.Tensor:
+    """
+    Puts kept and restored embeddings back in time order.
+
+    Args:
+        frame_embeds: `(batch_size, N, hidden_size)`.
+        restored_embeds: `(batch_size, (N - 1) * (keep_interval - 1), hidden_size)` or `None` (`keep_interval == 1`).
+
+    Returns:
+        `(batch_size, N + (N - 1) * (keep_interval - 1), hidden_size)`: `f_0, r_0, ..., f_{N-1}`.
+    """
+    if restored_embeds is None or keep_interval == 1:
+        return frame_embeds
+    batch_size, num_frames, hidden_size = frame_embeds.shape
+    gaps = restored_embeds.view(batch_size, num_frames - 1, keep_interval - 1, hidden_size)
+    body = torch.cat([frame_embeds[:, :-1].unsqueeze(2), gaps], dim=2).reshape(batch_size, -1, hidden_size)
+    return torch.cat([body, frame_embeds[:, -1:]], dim=1)
+
+
+def restoration_loss(
+    restored: torch.Tensor, target: torch.Tensor, kind: str = "kl", temperature: float = 0.1
+) -> torch.Tensor:
+    """
+    Loss between restored and true skipped-frame embeddings, both `(..., hidden_size)`; averaged over embeddings.
+
+    - `"kl"`: `KL(softmax(target) || softmax(restored))` over the feature dimension (the paper; `F.kl_div` with
+      `log_softmax(restored)` as input), mean over embeddings.
+    - `"kl_temperature"`: the same on L2-normalised embeddings divided by `temperature` (a sharper, scale-free target).
+    - `"mse"`: mean squared error of the raw embeddings.
+    - `"normalized_mse"`: mean squared error of the L2-normalised embeddings, summed over features.
+    - `"cosine"`: `1 - cos(restored, target)`.
+    """
+    restored = restored.reshape(-1, restored.shape[-1]).float()
+    target = target.reshape(-1, target.shape[-1]).float()
+    if kind == "kl":
+        return F.kl_div(F.log_softmax(restored, dim=-1), F.softmax(target, dim=-1), reduction="batchmean")
+    if kind == "kl_temperature":
+        restored = F.normalize(restored, dim=-1) / temperature
+        target = F.normalize(target, dim=-1) / temperature
+        return F.kl_div(F.log_softmax(restored, dim=-1), F.softmax(target, dim=-1), reduction="batchmean")
+    if kind == "mse":
+        return F.mse_loss(restored, target)
+    if kind == "normalized_mse":
+        return (F.normalize(restored, dim=-1) - F.normalize(target, dim=-1)).pow(2).sum(-1).mean()
+    if kind == "cosine":
+        return (1 - F.cosine_similarity(restored, target, dim=-1)).mean()
+    raise ValueError(f"Unknown restoration loss {kind!r}.")
+
+
+class SLLMPreTrainedModel(PreTrainedModel):
+    config: SLLMConfig
+    config_class = SLLMConfig
+    base_model_prefix = "sllm"
+    main_input_name = "pixel_values"
+    input_modalities = ("video",)
+    supports_gradient_checkpointing = True
+    _no_split_modules = ["SLLMEncoderLayer", "CLIPEncoderLayer", "CLIPVisionEmbeddings"]
+    _supports_sdpa = True
+    _supports_flash_attn = True
+    _supports_flex_attn = True
+    _supports_attention_backend = True
+
+    def _init_weights(self, module):
+        """Text4Vis initialisation of the video modules; the CLIP tower initialises itself."""
+        std = self.config.initializer_range
+        if isinstance(module, SLLMZeroInitLinear):
+            init.zeros_(module.weight)
+            init.zeros_(module.bias)
+        elif isinstance(module, nn.Linear):
+            init.normal_(module.weight, mean=0.0, std=std)
+            if module.bias is not None:
+                init.zeros_(module.bias)
+        elif isinstance(module, nn.Embedding):
+            init.normal_(module.weight, mean=0.0, std=std)
+        elif isinstance(module, nn.LayerNorm):
+            init.ones_(module.weight)
+            init.zeros_(module.bias)
+        elif isinstance(module, SLLMForVideoClassification):
+            init.constant_(module.logit_scale, self.config.logit_scale_init_value)
+            init.normal_(module.class_embeddings, mean=0.0, std=std)
+
+
+class SLLMModel(SLLMPreTrainedModel):
+    """SLLM without the classifier: frame encoding, restoration of the skipped frames and the temporal head."""
+
+    def __init__(self, config: SLLMConfig):
+        super().__init__(config)
+        self.vision_tower = CLIPVisionModelWithProjection._from_config(config.vision_config)
+        self.restoration = SLLMFrameRestoration(config) if config.keep_interval > 1 else None
+        self.temporal_head = SLLMTemporalHead(config)
+        self.post_init()
+
+    def get_input_embeddings(self) -> nn.Module:
+        return self.vision_tower.vision_model.embeddings.patch_embedding
+
+    def _check_frames(self, pixel_values: torch.Tensor, name: str, expected_frames: int, batch_size: int | None = None):
+        vision_config = self.config.vision_config
+        if not isinstance(pixel_values, torch.Tensor):
+            raise ValueError(f"`{name}` must be a torch.Tensor, got {type(pixel_values).__name__}.")
+        if pixel_values.dim() != 5:
+            raise ValueError(
+                f"`{name}` must have shape (batch_size, num_frames, {vision_config.num_channels}, height, width), got "
+                f"a {pixel_values.dim()}-d tensor of shape {tuple(pixel_values.shape)}."
+            )
+        batch, frames, channels, height, width = pixel_values.shape
+        if frames != expected_frames:
+            raise ValueError(
+                f"`{name}` has {frames} frames per video but this model expects {expected_frames} (num_frames="
+                f"{self.config.num_frames}, keep_interval={self.config.keep_interval}); shape {tuple(pixel_values.shape)}."
+            )
+        if channels != vision_config.num_channels:
+            raise ValueError(
+                f"`{name}` has {channels} channels, the vision tower expects {vision_config.num_channels}; shape "
+                f"{tuple(pixel_values.shape)}."
+            )
+        if (height, width) != (vision_config.image_size, vision_config.image_size):
+            raise ValueError(
+                f"`{name}` frames are {height}x{width}, the vision tower expects {vision_config.image_size}x"
+                f"{vision_config.image_size}; shape {tuple(pixel_values.shape)}."
+            )
+        if batch_size is not None and batch != batch_size:
+            raise ValueError(f"`{name}` has batch size {batch}, `pixel_values` has {batch_size}.")
+
+    def get_frame_embeddings(self, pixel_values: torch.Tensor) -> torch.Tensor:
+        """`pixel_values` `(batch_size, num_frames, C, H, W)` -> projected CLIP embeddings `(batch_size, num_frames, D)`."""
+        batch_size, num_frames = pixel_values.shape[:2]
+        embeds = self.vision_tower(pixel_values=pixel_values.flatten(0, 1)).image_embeds
+        return embeds.view(batch_size, num_frames, -1)
+
+    @can_return_tuple
+    def forward(
+        self,
+        pixel_values: torch.Tensor,
+        skipped_pixel_values: torch.Tensor | None = None,
+        **kwargs: Unpack[TransformersKwargs],
+    ) -> SLLMModelOutput:
+        r"""
+        pixel_values (`torch.FloatTensor` of shape `(batch_size, num_frames, num_channels, height, width)`):
+            The kept frames, in time order (positions `0, k, 2k, ...` of the `num_frames * k` sampled frames).
+        skipped_pixel_values (`torch.FloatTensor` of shape `(batch_size, (num_frames - 1) * (k - 1), num_channels, height, width)`, *optional*):
+            The skipped frames between kept frames (training only): their tower embeddings, computed without
+            gradients, are the restoration targets.
+        """
+        self._check_frames(pixel_values, "pixel_values", self.config.num_frames)
+        if skipped_pixel_values is not None:
+            if self.restoration is None:
+                raise ValueError("`skipped_pixel_values` given but keep_interval=1: this model restores no frames.")
+            self._check_frames(
+                skipped_pixel_values, "skipped_pixel_values", self.config.num_restored_frames, pixel_values.shape[0]
+            )
+
+        frame_embeds = self.get_frame_embeddings(pixel_values)
+        restored_embeds = self.restoration(frame_embeds, **kwargs) if self.restoration is not None else None
+        sequence_embeds = interleave_frames(frame_embeds, restored_embeds, self.config.keep_interval)
+        video_embeds = self.temporal_head(sequence_embeds, **kwargs)
+
+        target_embeds = None
+        if skipped_pixel_values is not None:
+            with torch.no_grad():
+                target_embeds = self.get_frame_embeddings(skipped_pixel_values)
+
+        return SLLMModelOutput(
+            video_embeds=video_embeds,
+            frame_embeds=frame_embeds,
+            restored_embeds=restored_embeds,
+            sequence_embeds=sequence_embeds,
+            target_embeds=target_embeds,
+        )
+
+
+class SLLMForVideoClassification(SLLMPreTrainedModel):
+    """
+    SLLM with the Text4Vis classifier: logits are `exp(logit_scale)` times the cosine similarity between the video
+    embedding and fixed class text embeddings (CLIP text features of the class prompts).
+    """
+
+    def __init__(self, config: SLLMConfig):
+        super().__init__(config)
+        self.sllm = SLLMModel(config)
+        self.logit_scale = nn.Parameter(torch.tensor(config.logit_scale_init_value))
+        self.class_embeddings = nn.Parameter(
+            torch.empty(config.num_labels, config.hidden_size), requires_grad=config.train_class_embeddings
+        )
+        self.post_init()
+
+    @torch.no_grad()
+    def set_class_embeddings(self, class_embeddings: torch.Tensor, id2label: dict[int, str] | None = None):
+        """
+        Replaces the classifier by new class text embeddings `(num_labels, hidden_size)` (e.g. for zero-shot
+        evaluation on unseen classes), updating `config.id2label` / `label2id` when `id2label` is given.
+        """
+        if class_embeddings.dim() != 2 or class_embeddings.shape[1] != self.config.hidden_size:
+            raise ValueError(
+                f"class_embeddings must have shape (num_labels, {self.config.hidden_size}), got "
+                f"{tuple(class_embeddings.shape)}."
+            )
+        if id2label is not None:
+            if len(id2label) != class_embeddings.shape[0]:
+                raise ValueError(f"Got {len(id2label)} labels for {class_embeddings.shape[0]} class embeddings.")
+            self.config.id2label = {int(index): label for index, label in id2label.items()}
+            self.config.label2id = {label: index for index, label in self.config.id2label.items()}
+        elif class_embeddings.shape[0] != self.config.num_labels:
+            raise ValueError(
+                f"Got {class_embeddings.shape[0]} class embeddings for {self.config.num_labels} labels; pass id2label."
+            )
+        self.class_embeddings = nn.Parameter(
+            class_embeddings.detach().to(self.logit_scale.device, self.logit_scale.dtype).clone(),
+            requires_grad=self.config.train_class_embeddings,
+        )
+
+    @classmethod
+    def from_clip(
+        cls,
+        clip_name_or_path: str,
+        class_names: list[str],
+        descriptions: list[str | None] | None = None,
+        prompt_mode: str = "normal",
+        clip_kwargs: dict | None = None,
+        **config_kwargs,
+    ) -> "SLLMForVideoClassification":
+        """
+        Builds an SLLM classifier from a CLIP checkpoint (Hub id or local folder, e.g.
+        `"openai/clip-vit-base-patch32"`): its vision tower becomes the frame encoder, its logit scale is reused and
+        the classifier holds its text features of the class prompts. The restoration and temporal widths follow the
+        checkpoint's projection dim, so any CLIP size works.
+
+        Args:
+            class_names (`list[str]`): one name per class, in label-id order.
+            descriptions (`list[str]`, *optional*): one description per class (needed for `prompt_mode="enhance"`).
+            prompt_mode (`str`): `"normal"` (class name) or `"enhance"` (`"name,description"`).
+            clip_kwargs (`dict`, *optional*): extra arguments of `CLIPModel.from_pretrained` (revision, cache_dir...).
+            config_kwargs: [`SLLMConfig`] fields (`num_frames`, `keep_interval`, `temporal_head`, ...).
+        """
+        from transformers import AutoTokenizer, CLIPModel
+
+        from .text_features import build_prompts, encode_prompts
+
+        prompts = build_prompts(class_names, descriptions, prompt_mode)
+        if len(set(class_names)) != len(class_names):
+            raise ValueError("class_names contains duplicates; each class needs a unique name.")
+        clip_kwargs = dict(clip_kwargs or {})
+        clip = CLIPModel.from_pretrained(clip_name_or_path, **clip_kwargs)
+        tokenizer = AutoTokenizer.from_pretrained(clip_name_or_path, **clip_kwargs)
+
+        vision_config = clip.config.vision_config.to_dict()
+        vision_config["projection_dim"] = clip.config.projection_dim
+        config = SLLMConfig(
+            vision_config=vision_config,
+            id2label=dict(enumerate(class_names)),
+            logit_scale_init_value=float(clip.logit_scale.detach()),
+            **config_kwargs,
+        )
+        config.text_model_name_or_path = str(clip_name_or_path)
+        config.prompt_mode = prompt_mode
+        model = cls(config)
+        tower = model.sllm.vision_tower
+        tower.vision_model.load_state_dict(clip.vision_model.state_dict())
+        tower.visual_projection.load_state_dict(clip.visual_projection.state_dict())
+        with torch.no_grad():
+            model.logit_scale.copy_(clip.logit_scale.detach())
+        model.set_class_embeddings(encode_prompts(clip, tokenizer, prompts))
+        return model
+
+    @can_return_tuple
+    def forward(
+        self,
+        pixel_values: torch.Tensor,
+        skipped_pixel_values: torch.Tensor | None = None,
+        labels: torch.LongTensor | None = None,
+        **kwargs: Unpack[TransformersKwargs],
+    ) -> SLLMVideoClassifierOutput:
+        r"""
+        pixel_values (`torch.FloatTensor` of shape `(batch_size, num_frames, num_channels, height, width)`):
+            The kept frames (the only frames decoded and encoded at inference).
+        skipped_pixel_values (`torch.FloatTensor` of shape `(batch_size, (num_frames - 1) * (k - 1), num_channels, height, width)`, *optional*):
+            The skipped frames (training): targets of the restoration loss.
+        labels (`torch.LongTensor` of shape `(batch_size,)`, *optional*):
+            Class ids in `[0, num_labels)`.
+        """
+        outputs: SLLMModelOutput = self.sllm(pixel_values, skipped_pixel_values=skipped_pixel_values, **kwargs)
+        video_embeds = F.normalize(outputs.video_embeds, dim=-1)
+        class_embeds = F.normalize(self.class_embeddings.to(video_embeds.dtype), dim=-1)
+        logits = self.logit_scale.exp() * video_embeds @ class_embeds.t()
+
+        classification_loss = None
+        if labels is not None:
+            labels = labels.to(logits.device).long().view(-1)
+            if labels.shape[0] != logits.shape[0]:
+                raise ValueError(f"Got {labels.shape[0]} labels for a batch of {logits.shape[0]} videos.")
+            bad = (labels < 0) | (labels >= self.config.num_labels)
+            if bad.any():
+                raise ValueError(
+                    f"Labels {labels[bad].tolist()} are outside [0, {self.config.num_labels}) (num_labels of this model)."
+                )
+            classification_loss = F.cross_entropy(logits.float(), labels)
+
+        restoration = None
+        if outputs.target_embeds is not None:
+            restoration = restoration_loss(
+                outputs.restored_embeds,
+                outputs.target_embeds,
+                self.config.restoration_loss,
+                self.config.restoration_loss_temperature,
+            )
+
+        loss = None
+        if classification_loss is not None:
+            loss = classification_loss
+        if restoration is not None:
+            weighted = self.config.restoration_loss_weight * restoration
+            loss = weighted if loss is None else loss + weighted
+
+        return SLLMVideoClassifierOutput(
+            loss=loss,
+            logits=logits,
+            classification_loss=classification_loss,
+            restoration_loss=restoration,
+            video_embeds=outputs.video_embeds,
+            frame_embeds=outputs.frame_embeds,
+            restored_embeds=outputs.restored_embeds,
+            target_embeds=outputs.target_embeds,
+        )
+
+
+__all__ = [
+    "SLLMPreTrainedModel",
+    "SLLMModel",
+    "SLLMForVideoClassification",
+    "SLLMModelOutput",
+    "SLLMVideoClassifierOutput",
+    "SLLMFrameRestoration",
+    "SLLMTemporalHead",
+    "interleave_frames",
+    "restoration_loss",
+]

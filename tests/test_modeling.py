@@ -1,0 +1,231 @@
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from modeling_sllm import SLLMConfig, SLLMForVideoClassification, SLLMModel
+from modeling_sllm.modeling_sllm import interleave_frames, restoration_loss
+from sllm_testing import random_frames, tiny_config, tiny_model
+from transformers import AutoConfig, AutoModel, AutoModelForVideoClassification
+
+
+def reference_restoration(restoration, frame_embeds):
+    """Straightforward per-pair, per-direction loop over the paper's FFRes (k = 2)."""
+    positions = restoration.position_embeddings.weight[:2]
+    restored = []
+    for b in range(frame_embeds.shape[0]):
+        per_video = []
+        for i in range(frame_embeds.shape[1] - 1):
+            left, right = frame_embeds[b, i], frame_embeds[b, i + 1]
+            forward = restoration.encoder((torch.stack([left, right]) + positions)[None])[0]
+            backward = restoration.encoder((torch.stack([right, left]) + positions)[None])[0]
+            per_video.append(((forward + backward) / 2).mean(dim=0))
+        restored.append(torch.stack(per_video))
+    return torch.stack(restored)
+
+
+@pytest.mark.parametrize("keep_interval,expected_sequence", [(1, 4), (2, 7), (3, 10)])
+def test_output_shapes(keep_interval, expected_sequence):
+    model = tiny_model(keep_interval=keep_interval)
+    config = model.config
+    pixel_values = random_frames(config, batch_size=2)
+    skipped = random_frames(config, batch_size=2, num_frames=config.num_restored_frames) if keep_interval > 1 else None
+    with torch.no_grad():
+        out = model(pixel_values, skipped_pixel_values=skipped, labels=torch.tensor([0, 2]))
+    assert out.logits.shape == (2, 3)
+    assert out.video_embeds.shape == (2, 64)
+    assert out.frame_embeds.shape == (2, 4, 64)
+    assert config.sequence_length == expected_sequence
+    if keep_interval == 1:
+        assert out.restored_embeds is None and out.restoration_loss is None
+        assert torch.allclose(out.loss, out.classification_loss)
+    else:
+        assert out.restored_embeds.shape == (2, 3 * (keep_interval - 1), 64)
+        assert out.target_embeds.shape == out.restored_embeds.shape
+        assert torch.allclose(out.loss, out.classification_loss + out.restoration_loss)
+    base = model.sllm(pixel_values)
+    assert base.sequence_embeds.shape == (2, expected_sequence, 64)
+
+
+def test_batched_restoration_matches_per_pair_reference():
+    model = tiny_model(seed=1)
+    frame_embeds = torch.randn(3, 4, 64)
+    with torch.no_grad():
+        batched = model.sllm.restoration(frame_embeds)
+        reference = reference_restoration(model.sllm.restoration, frame_embeds)
+    assert batched.shape == (3, 3, 64)
+    torch.testing.assert_close(batched, reference, rtol=1e-5, atol=1e-5)
+
+
+def test_interleave_order():
+    frames = torch.arange(3).float().view(1, 3, 1) * 10  # f0=0, f1=10, f2=20
+    restored = torch.tensor([1.0, 2.0, 11.0, 12.0]).view(1, 4, 1)  # k=3: gap0 -> 1, 2; gap1 -> 11, 12
+    assert interleave_frames(frames, restored, 3).flatten().tolist() == [0, 1, 2, 10, 11, 12, 20]
+    assert interleave_frames(frames, restored[:, :2] * 0 + torch.tensor([[[5.0], [15.0]]]), 2).flatten().tolist() == [
+        0, 5, 10, 15, 20
+    ]
+
+
+def test_logits_are_scaled_cosine():
+    model = tiny_model()
+    pixel_values = random_frames(model.config)
+    with torch.no_grad():
+        out = model(pixel_values)
+    expected = model.logit_scale.exp() * F.normalize(out.video_embeds, dim=-1) @ F.normalize(
+        model.class_embeddings, dim=-1
+    ).t()
+    torch.testing.assert_close(out.logits, expected)
+    assert math.isclose(model.logit_scale.exp().item(), 100.0, rel_tol=1e-4)
+    assert not model.class_embeddings.requires_grad
+
+
+def test_restoration_loss_gradients_reach_restoration_but_not_targets():
+    model = tiny_model().train()
+    config = model.config
+    out = model(random_frames(config), skipped_pixel_values=random_frames(config, num_frames=3, seed=1))
+    assert out.classification_loss is None
+    out.restoration_loss.backward()
+    restoration_grads = [p.grad for p in model.sllm.restoration.parameters() if p.requires_grad]
+    assert all(g is not None for g in restoration_grads)
+    assert sum(g.abs().sum().item() for g in restoration_grads) > 0
+    assert not out.target_embeds.requires_grad
+    # the temporal head does not take part in the restoration loss
+    assert all(p.grad is None for p in model.sllm.temporal_head.parameters())
+
+
+def test_restoration_loss_kinds_on_known_values():
+    target = torch.tensor([[1.0, 0.0], [0.0, 2.0]])
+    assert restoration_loss(target, target, "kl").item() == pytest.approx(0.0, abs=1e-7)
+    assert restoration_loss(target, target * 3, "normalized_mse").item() == pytest.approx(0.0, abs=1e-7)
+    assert restoration_loss(target, -target, "cosine").item() == pytest.approx(2.0)
+    assert restoration_loss(target, torch.zeros(2, 2), "mse").item() == pytest.approx(5.0 / 4)
+    restored = torch.zeros(1, 2)
+    tgt = torch.tensor([[math.log(3.0), 0.0]])  # softmax -> (0.75, 0.25)
+    expected = 0.75 * math.log(0.75 / 0.5) + 0.25 * math.log(0.25 / 0.5)
+    assert restoration_loss(restored, tgt, "kl").item() == pytest.approx(expected, rel=1e-5)
+
+
+def test_residual_mode_equals_interpolation_at_init():
+    for k in (2, 3, 4):
+        model = tiny_model(keep_interval=k, restoration_mode="residual")
+        frame_embeds = torch.randn(2, 4, 64)
+        with torch.no_grad():
+            restored = model.sllm.restoration(frame_embeds).view(2, 3, k - 1, 64)
+        weights = torch.arange(1, k, dtype=torch.float32) / k
+        for j in range(1, k):
+            w = weights[j - 1]
+            expected = frame_embeds[:, :-1] * (1 - w) + frame_embeds[:, 1:] * w
+            assert torch.equal(restored[:, :, j - 1], expected)
+
+
+def test_gap_offsets_distinguish_skipped_frames_for_k3():
+    model = tiny_model(keep_interval=3)
+    with torch.no_grad():
+        restored = model.sllm.restoration(torch.randn(1, 4, 64)).view(1, 3, 2, 64)
+    assert not torch.allclose(restored[:, :, 0], restored[:, :, 1])
+
+
+def test_save_and_load_round_trip_gives_identical_logits(tmp_path):
+    model = tiny_model(seed=3)
+    pixel_values = random_frames(model.config)
+    with torch.no_grad():
+        expected = model(pixel_values).logits
+    model.save_pretrained(tmp_path)
+    assert (tmp_path / "model.safetensors").is_file()
+    config = AutoConfig.from_pretrained(tmp_path)
+    assert isinstance(config, SLLMConfig) and config.id2label[2] == "jump"
+    loaded = AutoModelForVideoClassification.from_pretrained(tmp_path).eval()
+    assert isinstance(loaded, SLLMForVideoClassification)
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(pixel_values).logits, expected, rtol=0, atol=0)
+    base = AutoModel.from_pretrained(tmp_path).eval()
+    assert isinstance(base, SLLMModel)
+    with torch.no_grad():
+        torch.testing.assert_close(base(pixel_values).video_embeds, model.sllm(pixel_values).video_embeds)
+
+
+def test_eager_and_sdpa_attention_agree():
+    sdpa = tiny_model(seed=4)
+    eager = tiny_model(seed=4)
+    eager.set_attn_implementation("eager")
+    pixel_values = random_frames(sdpa.config)
+    with torch.no_grad():
+        torch.testing.assert_close(sdpa(pixel_values).logits, eager(pixel_values).logits, rtol=1e-4, atol=1e-4)
+
+
+def test_gradient_checkpointing_gives_same_gradients():
+    torch.manual_seed(0)
+    model = tiny_model(seed=5).train()
+    config = model.config
+    inputs = dict(
+        pixel_values=random_frames(config),
+        skipped_pixel_values=random_frames(config, num_frames=3, seed=1),
+        labels=torch.tensor([1, 2]),
+    )
+    model(**inputs).loss.backward()
+    grads = {n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None}
+    model.zero_grad()
+    model.activation_checkpointing_enable()
+    assert all(layer.gradient_checkpointing for layer in model.sllm.temporal_head.encoder.layers)
+    model(**inputs).loss.backward()
+    for name, grad in grads.items():
+        torch.testing.assert_close(model.get_parameter(name).grad, grad, rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "shape,match",
+    [
+        ((2, 3, 3, 32, 32), "has 3 frames per video but this model expects 4"),
+        ((2, 4, 1, 32, 32), "has 1 channels"),
+        ((2, 4, 3, 48, 48), "frames are 48x48"),
+        ((4, 3, 32, 32), "4-d tensor"),
+    ],
+)
+def test_bad_pixel_values_raise_clear_errors(shape, match):
+    model = tiny_model()
+    with pytest.raises(ValueError, match=match):
+        model(torch.zeros(shape))
+
+
+def test_bad_skipped_frames_and_labels_raise_clear_errors():
+    model = tiny_model()
+    config = model.config
+    pixel_values = random_frames(config)
+    with pytest.raises(ValueError, match="skipped_pixel_values` has 4 frames per video but this model expects 3"):
+        model(pixel_values, skipped_pixel_values=random_frames(config, num_frames=4))
+    with pytest.raises(ValueError, match="batch size 1"):
+        model(pixel_values, skipped_pixel_values=random_frames(config, batch_size=1, num_frames=3))
+    with pytest.raises(ValueError, match=r"Labels \[3\] are outside \[0, 3\)"):
+        model(pixel_values, labels=torch.tensor([0, 3]))
+    baseline = tiny_model(keep_interval=1)
+    with pytest.raises(ValueError, match="keep_interval=1"):
+        baseline(pixel_values, skipped_pixel_values=random_frames(config, num_frames=3))
+
+
+@pytest.mark.parametrize(
+    "overrides,match",
+    [
+        (dict(num_frames=40), "more than max_frame_positions=77"),
+        (dict(head_dim=48), "not a multiple of head_dim=48"),
+        (dict(num_frames=1), "at least 2 kept frames"),
+        (dict(keep_interval=0), "keep_interval must be a positive integer"),
+        (dict(temporal_head="lstm"), "temporal_head must be one of"),
+        (dict(restoration_mode="cubic"), "restoration_mode must be one of"),
+        (dict(restoration_loss="l1"), "restoration_loss must be one of"),
+    ],
+)
+def test_config_sizes_that_do_not_fit_raise(overrides, match):
+    with pytest.raises(ValueError, match=match):
+        tiny_config(**overrides)
+
+
+def test_set_class_embeddings_for_new_classes():
+    model = tiny_model()
+    new = torch.randn(5, 64)
+    model.set_class_embeddings(new, {i: f"class{i}" for i in range(5)})
+    assert model.config.num_labels == 5 and model.config.label2id["class4"] == 4
+    with torch.no_grad():
+        assert model(random_frames(model.config)).logits.shape == (2, 5)
+    with pytest.raises(ValueError, match=r"shape \(num_labels, 64\)"):
+        model.set_class_embeddings(torch.randn(5, 32))
