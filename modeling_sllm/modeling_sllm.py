@@ -312,6 +312,19 @@ class SLLMPreTrainedModel(PreTrainedModel):
     _supports_flex_attn = True
     _supports_attention_backend = True
 
+    def save_pretrained(self, save_directory, *args, **kwargs):
+        """
+        Saves like [`PreTrainedModel.save_pretrained`]; when the classes are registered for remote code, the folder's
+        `auto_map` names both `AutoModel` and `AutoModelForVideoClassification`, whichever of the two is saved.
+        """
+        if self._auto_class is not None:
+            module = type(self).__module__.split(".")[-1]
+            auto_map = dict(getattr(self.config, "auto_map", None) or {})
+            auto_map.setdefault("AutoModel", f"{module}.SLLMModel")
+            auto_map.setdefault("AutoModelForVideoClassification", f"{module}.SLLMForVideoClassification")
+            self.config.auto_map = auto_map
+        return super().save_pretrained(save_directory, *args, **kwargs)
+
     def _init_weights(self, module):
         """Text4Vis initialisation of the video modules; the CLIP tower initialises itself."""
         std = self.config.initializer_range

@@ -1,0 +1,134 @@
+"""Auto classes, Hub remote code and the video-classification pipeline on real encoded videos."""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+import torch
+
+from modeling_sllm import SLLMForVideoClassification, SLLMVideoProcessor
+from sllm_testing import tiny_model
+from transformers import AutoModelForVideoClassification, AutoVideoProcessor, pipeline
+
+
+REMOTE_CODE_FILES = {
+    "configuration_sllm.py",
+    "modeling_sllm.py",
+    "video_processing_sllm.py",
+    "sampling.py",
+    "video_io.py",
+    "text_features.py",
+}
+
+
+@pytest.fixture
+def saved_model(tmp_path):
+    model = tiny_model(seed=7)
+    folder = tmp_path / "sllm-tiny"
+    model.save_pretrained(folder)
+    SLLMVideoProcessor(num_frames=4, keep_interval=2, crop_size={"height": 32, "width": 32}).save_pretrained(folder)
+    return folder
+
+
+def test_saved_folder_carries_remote_code_and_auto_map(saved_model):
+    assert REMOTE_CODE_FILES <= set(os.listdir(saved_model))
+    config = json.loads((saved_model / "config.json").read_text())
+    assert config["auto_map"] == {
+        "AutoConfig": "configuration_sllm.SLLMConfig",
+        "AutoModel": "modeling_sllm.SLLMModel",
+        "AutoModelForVideoClassification": "modeling_sllm.SLLMForVideoClassification",
+    }
+    processor_config = json.loads((saved_model / "video_preprocessor_config.json").read_text())
+    assert processor_config["auto_map"]["AutoVideoProcessor"] == "video_processing_sllm.SLLMVideoProcessor"
+    assert processor_config["keep_interval"] == 2 and processor_config["num_frames"] == 4
+
+
+def test_auto_video_processor_and_model_load_from_folder(saved_model, video_path):
+    processor = AutoVideoProcessor.from_pretrained(saved_model)
+    assert isinstance(processor, SLLMVideoProcessor)
+    model = AutoModelForVideoClassification.from_pretrained(saved_model)
+    inputs = processor(str(video_path), return_tensors="pt")
+    assert inputs["pixel_values"].shape == (1, 4, 3, 32, 32)
+    with torch.no_grad():
+        assert model(**inputs).logits.shape == (1, 3)
+
+
+@pytest.mark.parametrize("video", ["video_path", "bikes_video"])
+def test_pipeline_classifies_real_encoded_video(saved_model, video, request):
+    path = str(request.getfixturevalue(video))
+    classifier = pipeline("video-classification", model=str(saved_model))
+    assert isinstance(classifier.model, SLLMForVideoClassification)
+    results = classifier(path, top_k=2)
+    assert len(results) == 2
+    assert {r["label"] for r in results} <= {"walk", "run", "jump"}
+    assert results[0]["score"] >= results[1]["score"]
+    # the pipeline and the processor + model give the same scores (one road for a video)
+    processor = SLLMVideoProcessor.from_pretrained(saved_model)
+    with torch.no_grad():
+        probs = classifier.model(**processor(path, return_tensors="pt")).logits.softmax(-1)[0]
+    assert results[0]["score"] == pytest.approx(probs.max().item(), rel=1e-5)
+    assert all(classifier(path, top_k=10)[i]["label"] in {"walk", "run", "jump"} for i in range(3))
+
+
+REMOTE_SCRIPT = textwrap.dedent(
+    """
+    import importlib.abc, json, sys
+
+    class BlockPackage(importlib.abc.MetaPathFinder):
+        def find_spec(self, name, path=None, target=None):
+            if name == "modeling_sllm" or name.startswith("modeling_sllm."):
+                raise ImportError("modeling_sllm is blocked in this process")
+
+    sys.meta_path.insert(0, BlockPackage())
+    try:
+        import modeling_sllm  # noqa: F401
+    except ImportError:
+        pass
+    else:
+        raise SystemExit("the package was importable")
+
+    import torch
+    from transformers import AutoModel, AutoModelForVideoClassification, AutoVideoProcessor, pipeline
+
+    folder, video = sys.argv[1], sys.argv[2]
+    model = AutoModelForVideoClassification.from_pretrained(folder, trust_remote_code=True).eval()
+    processor = AutoVideoProcessor.from_pretrained(folder, trust_remote_code=True)
+    with torch.no_grad():
+        logits = model(**processor(video, return_tensors="pt")).logits
+    base = AutoModel.from_pretrained(folder, trust_remote_code=True)
+    classifier = pipeline("video-classification", model=folder, trust_remote_code=True)
+    print(json.dumps({
+        "model_module": type(model).__module__,
+        "base_class": type(base).__name__,
+        "logits": logits.tolist(),
+        "pipeline": classifier(video, top_k=3),
+    }))
+    """
+)
+
+
+def test_remote_code_round_trip_without_the_package(saved_model, video_path, tmp_path):
+    model = AutoModelForVideoClassification.from_pretrained(saved_model).eval()
+    processor = SLLMVideoProcessor.from_pretrained(saved_model)
+    with torch.no_grad():
+        expected = model(**processor(str(video_path), return_tensors="pt")).logits
+    env = dict(os.environ, HF_HUB_OFFLINE="1", HF_MODULES_CACHE=str(tmp_path / "modules"), PYTHONPATH="")
+    completed = subprocess.run(
+        [sys.executable, "-c", REMOTE_SCRIPT, str(saved_model), str(video_path)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    result = json.loads(completed.stdout.strip().splitlines()[-1])
+    assert result["model_module"].startswith("transformers_modules.")
+    assert result["base_class"] == "SLLMModel"
+    torch.testing.assert_close(torch.tensor(result["logits"]), expected, rtol=1e-5, atol=1e-5)
+    assert [r["label"] for r in result["pipeline"]] == [
+        model.config.id2label[i] for i in expected.softmax(-1)[0].argsort(descending=True).tolist()
+    ]

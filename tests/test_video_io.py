@@ -1,0 +1,406 @@
+"""Frame counting and reading from real encoded videos and frame folders (modeling_sllm/video_io.py)."""
+
+import io
+import re
+
+import av
+import numpy as np
+import pytest
+from PIL import Image
+
+from modeling_sllm import video_io
+from modeling_sllm.video_io import count_frames, read_frames, read_sampled_frames
+
+
+def decode_all(path):
+    with av.open(str(path)) as container:
+        return [frame.to_ndarray(format="rgb24") for frame in container.decode(video=0)]
+
+
+def named(path):
+    """A `match=` pattern that requires the file's name in the message."""
+    return re.escape(str(path))
+
+
+class Unseekable:
+    """A read-only stream that cannot seek (like a pipe or an HTTP body)."""
+
+    def __init__(self, data: bytes):
+        self._buffer = io.BytesIO(data)
+
+    def read(self, size=-1):
+        return self._buffer.read(size)
+
+    def seekable(self):
+        return False
+
+
+# ------------------------------------------------------------------------------------------------------------ counting
+
+
+def test_count_frames_lossless_mp4(video_path):
+    assert count_frames(video_path) == 30
+    assert count_frames(str(video_path)) == 30
+
+
+def test_count_frames_mkv_without_declared_count(make_video):
+    path = make_video("clip.mkv", num_frames=23)
+    with av.open(str(path)) as container:
+        assert container.streams.video[0].frames == 0  # the header does not help
+    assert count_frames(path) == 23
+
+
+def test_count_frames_avi(make_video):
+    assert count_frames(make_video("clip.avi", num_frames=17)) == 17
+
+
+def test_count_frames_bikes_matches_full_decode(bikes_video):
+    assert count_frames(bikes_video) == len(decode_all(bikes_video)) == 250
+
+
+def test_count_frames_folder(frame_folder):
+    assert count_frames(frame_folder) == 12
+
+
+def test_count_frames_folder_ignores_files_not_matching_the_template(frame_folder):
+    for name in ("img_00013.png", "img_13.jpg", "flow_x_00001.jpg", "img_00000.jpg", "notes.txt"):
+        (frame_folder / name).write_bytes(b"x")
+    assert count_frames(frame_folder) == 12
+
+
+def test_count_frames_folder_custom_template_and_start(make_frame_folder):
+    folder = make_frame_folder("zero_based", num_frames=5, template="frame{:04d}.png", start_index=0)
+    assert count_frames(folder, frame_template="frame{:04d}.png", frame_start_index=0) == 5
+    assert count_frames(folder) == 0  # default template: no img_*.jpg files
+    assert count_frames(folder, frame_template="frame{:04d}.png", frame_start_index=1) == 4
+
+
+# ------------------------------------------------------------------------------------------------------------- reading
+
+
+def test_read_frames_lossless_mp4_exact_in_requested_order(video_path, frame_content):
+    indices = [5, 0, 29, 5, 17]
+    frames = read_frames(video_path, indices)
+    assert frames.dtype == np.uint8 and frames.shape == (5, 64, 96, 3)
+    for frame, index in zip(frames, indices):
+        np.testing.assert_array_equal(frame, frame_content(index))
+
+
+def test_read_frames_mkv_exact(make_video, frame_content):
+    path = make_video("clip.mkv", num_frames=20)
+    frames = read_frames(path, np.array([19, 3]))
+    np.testing.assert_array_equal(frames[0], frame_content(19))
+    np.testing.assert_array_equal(frames[1], frame_content(3))
+
+
+def test_read_frames_lossy_avi_right_frames(make_video, decode_frame_index):
+    path = make_video("clip.avi", num_frames=40)
+    indices = [39, 0, 7, 7, 22]
+    assert [decode_frame_index(frame) for frame in read_frames(path, indices)] == indices
+
+
+def test_read_frames_bikes_matches_full_decode(bikes_video):
+    reference = decode_all(bikes_video)
+    frames = read_frames(bikes_video, [249, 10, 3, 10])
+    assert frames.shape == (4, 272, 640, 3)
+    for frame, index in zip(frames, [249, 10, 3, 10]):
+        np.testing.assert_array_equal(frame, reference[index])
+
+
+def test_read_frames_accepts_numpy_and_single_index(video_path, frame_content):
+    np.testing.assert_array_equal(read_frames(video_path, np.int64(4))[0], frame_content(4))
+    np.testing.assert_array_equal(read_frames(video_path, np.array([4], dtype=np.int32))[0], frame_content(4))
+
+
+@pytest.mark.parametrize("kind", ["bytes", "bytearray", "BytesIO", "open file", "unseekable", "datasets dict"])
+def test_bytes_and_file_like_sources(video_path, frame_content, kind):
+    data = video_path.read_bytes()
+    sources = {
+        "bytes": lambda: data,
+        "bytearray": lambda: bytearray(data),
+        "BytesIO": lambda: io.BytesIO(data),
+        "open file": lambda: open(video_path, "rb"),
+        "unseekable": lambda: Unseekable(data),
+        "datasets dict": lambda: {"bytes": data, "path": "remote/video.mp4"},
+    }
+    assert count_frames(sources[kind]()) == 30
+    frames = read_frames(sources[kind](), [12, 2])
+    np.testing.assert_array_equal(frames[0], frame_content(12))
+    np.testing.assert_array_equal(frames[1], frame_content(2))
+    source = sources[kind]()  # one object, decoded twice (the guess is checked by a second pass)
+    assert read_sampled_frames(source, lambda n, fps: [n - 1]).indices.tolist() == [29]
+    if kind != "unseekable":  # a seekable object can be read again
+        np.testing.assert_array_equal(read_frames(source, [29])[0], frame_content(29))
+
+
+def test_consumed_unseekable_stream_is_reported(video_path):
+    stream = Unseekable(video_path.read_bytes())
+    assert count_frames(stream) == 30
+    with pytest.raises(OSError, match="gave no bytes.*already read"):
+        count_frames(stream)
+
+
+def test_datasets_dict_with_path_only(video_path):
+    assert count_frames({"path": str(video_path), "bytes": None}) == 30
+
+
+def test_folder_png_read_is_exact(make_frame_folder):
+    rng = np.random.default_rng(0)
+    arrays = [rng.integers(0, 256, size=(20, 30, 3), dtype=np.uint8) for _ in range(6)]
+    folder = make_frame_folder("png", frames=arrays, template="img_{:05d}.png")
+    frames = read_frames(folder, [5, 0, 0, 3], frame_template="img_{:05d}.png")
+    for frame, index in zip(frames, [5, 0, 0, 3]):
+        np.testing.assert_array_equal(frame, arrays[index])
+
+
+def test_folder_jpeg_read_matches_arrays(frame_folder, frame_content, decode_frame_index):
+    frames = read_frames(frame_folder, [11, 0, 6])
+    assert frames.shape == (3, 64, 96, 3) and frames.dtype == np.uint8
+    assert [decode_frame_index(frame) for frame in frames] == [11, 0, 6]
+    for frame, index in zip(frames, [11, 0, 6]):
+        assert np.abs(frame.astype(int) - frame_content(index)).mean() < 3  # JPEG quality 95
+
+
+def test_folder_grayscale_frames_become_rgb(make_frame_folder, tmp_path):
+    folder = tmp_path / "gray"
+    folder.mkdir()
+    for i in range(3):
+        Image.fromarray(np.full((8, 10), 40 * i, dtype=np.uint8), mode="L").save(folder / f"img_{i + 1:05d}.png")
+    frames = read_frames(folder, [2, 1], frame_template="img_{:05d}.png")
+    assert frames.shape == (2, 8, 10, 3)
+    assert np.all(frames[0] == 80) and np.all(frames[1] == 40)
+
+
+def test_folder_custom_template_zero_based(make_frame_folder, frame_content):
+    folder = make_frame_folder("zero", num_frames=4, template="{:06d}.png", start_index=0)
+    frames = read_frames(folder, [0, 3], frame_template="{:06d}.png", frame_start_index=0)
+    np.testing.assert_array_equal(frames[0], frame_content(0))
+    np.testing.assert_array_equal(frames[1], frame_content(3))
+
+
+# ------------------------------------------------------------------------------------------------ read_sampled_frames
+
+
+def test_read_sampled_frames_equals_count_then_read(video_path, make_video, frame_folder):
+    for source in (video_path, make_video("clip.mkv", num_frames=26), frame_folder):
+        calls = []
+
+        def sample(num_frames, fps):
+            calls.append((num_frames, fps))
+            return np.linspace(0, num_frames - 1, 5).astype(int)[::-1]
+
+        result = read_sampled_frames(source, sample)
+        total = count_frames(source)
+        assert result.num_frames == total
+        assert result.indices.tolist() == sample(total, None).tolist()
+        np.testing.assert_array_equal(result.frames, read_frames(source, result.indices))
+        assert calls[0][0] == total  # the container's guess was right: sampled once
+    assert result.fps is None  # frame folder
+    assert read_sampled_frames(video_path, lambda n, fps: [0]).fps == 25.0
+
+
+def test_read_sampled_frames_resamples_when_the_guess_is_wrong(monkeypatch, make_video, frame_content):
+    path = make_video("clip.mkv", num_frames=30)  # mkv declares no count: the guess is the packet count
+    monkeypatch.setattr(video_io, "_count_packets", lambda source: 24)
+    calls = []
+
+    def sample(num_frames, fps):
+        calls.append(num_frames)
+        return [num_frames - 1, 0]
+
+    result = read_sampled_frames(path, sample)
+    assert calls == [24, 30]
+    assert result.num_frames == 30 and result.indices.tolist() == [29, 0]
+    np.testing.assert_array_equal(result.frames[0], frame_content(29))
+    np.testing.assert_array_equal(result.frames[1], frame_content(0))
+
+
+def test_read_sampled_frames_rejects_out_of_range_sampling(video_path):
+    with pytest.raises(ValueError, match=f"index 30.*{named(video_path)}.*30 frames"):
+        read_sampled_frames(video_path, lambda n, fps: [0, n])
+
+
+# -------------------------------------------------------------------------------------------------------------- errors
+
+
+def test_missing_file(tmp_path):
+    missing = tmp_path / "nope.mp4"
+    for call in (lambda: count_frames(missing), lambda: read_frames(missing, [0])):
+        with pytest.raises(FileNotFoundError, match=f"not found.*{named(missing)}"):
+            call()
+
+
+def test_empty_file(tmp_path):
+    empty = tmp_path / "empty.mp4"
+    empty.write_bytes(b"")
+    with pytest.raises(OSError, match=f"{named(empty)}.*empty"):
+        count_frames(empty)
+    with pytest.raises(OSError, match="empty"):
+        read_frames(b"", [0])
+    with pytest.raises(OSError, match="empty"):
+        read_frames(io.BytesIO(), [0])
+
+
+def test_not_a_video(tmp_path):
+    text = tmp_path / "notes.mp4"
+    text.write_text("this is not a video " * 50)
+    with pytest.raises(OSError, match=f"Cannot open {named(repr(str(text)))} as a video") as excinfo:
+        read_frames(text, [0])
+    assert isinstance(excinfo.value.__cause__, av.error.FFmpegError)  # chained, not swallowed
+    with pytest.raises(OSError, match="Cannot open .* as a video"):
+        count_frames(b"\x00\x01garbage" * 100)
+
+
+def test_no_video_stream(tmp_path):
+    audio = tmp_path / "sound.wav"
+    with av.open(str(audio), "w") as container:
+        stream = container.add_stream("pcm_s16le", rate=8000)
+        frame = av.AudioFrame.from_ndarray(np.zeros((1, 800), dtype=np.int16), format="s16", layout="mono")
+        frame.sample_rate = 8000
+        for packet in stream.encode(frame):
+            container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    with pytest.raises(OSError, match=f"{named(audio)}.*no video stream.*audio"):
+        count_frames(audio)
+    with pytest.raises(OSError, match="no video stream"):
+        read_frames(audio, [0])
+
+
+def truncated_copy(path, destination, fraction):
+    data = path.read_bytes()
+    destination.write_bytes(data[: int(len(data) * fraction)])
+    return destination
+
+
+def test_truncated_stream_names_frame_and_decodable_count(tmp_path, make_video, frame_content):
+    full = make_video("full.mkv", num_frames=30)
+    cut = truncated_copy(full, tmp_path / "cut.mkv", 0.5)
+    decodable = count_frames(cut)
+    assert 0 < decodable < 30
+    np.testing.assert_array_equal(read_frames(cut, [decodable - 1])[0], frame_content(decodable - 1))
+    pattern = f"frame index 25 of {named(repr(str(cut)))}: only {decodable} frames are decodable.*truncated"
+    with pytest.raises(OSError, match=pattern):
+        read_frames(cut, [0, 25])
+
+
+def test_corrupt_stream_names_file_and_frame(tmp_path, video_path, frame_content):
+    data = bytearray(video_path.read_bytes())
+    for position in range(len(data) // 3, 2 * len(data) // 3, 3):
+        data[position] = (data[position] * 31 + 7) % 256
+    corrupt = tmp_path / "corrupt.mp4"
+    corrupt.write_bytes(bytes(data))
+    with pytest.raises(OSError, match=f"{named(repr(str(corrupt)))}.*frame index \\d+") as excinfo:
+        count_frames(corrupt)
+    assert isinstance(excinfo.value.__cause__, av.error.FFmpegError)
+    # Frames before the damage are still readable: reading stops after the last requested frame.
+    np.testing.assert_array_equal(read_frames(corrupt, [3])[0], frame_content(3))
+
+
+def test_video_without_decodable_frames(tmp_path, make_video):
+    full = make_video("full.mkv", num_frames=10)
+    data = full.read_bytes()
+    first_cluster = data.index(bytes.fromhex("1F43B675"))  # Matroska Cluster element: the frames start here
+    header_only = tmp_path / "header_only.mkv"
+    header_only.write_bytes(data[: first_cluster + 4])  # the Cluster's ID only: a valid header, no frames
+    assert count_frames(header_only) == 0
+    with pytest.raises(OSError, match=f"{named(header_only)}.*no decodable video frames"):
+        read_frames(header_only, [0])
+    with pytest.raises(OSError, match=f"{named(header_only)}.*no decodable video frames"):
+        read_sampled_frames(header_only, lambda n, fps: [0])
+
+
+def test_index_out_of_range(video_path, frame_folder):
+    with pytest.raises(ValueError, match=f"Frame index 30 is out of range for {named(repr(str(video_path)))}.*30"):
+        read_frames(video_path, [2, 30])
+    with pytest.raises(ValueError, match=f"Frame index 12 is out of range.*{named(frame_folder)}.*12 frames"):
+        read_frames(frame_folder, [12])
+
+
+@pytest.mark.parametrize(
+    "indices,match",
+    [([], "No frame indices"), ([1, -1], "Negative frame index -1"), ([0.5], "integers"), ([[0, 1]], "1-D")],
+)
+def test_bad_indices(video_path, indices, match):
+    with pytest.raises(ValueError, match=match) as excinfo:
+        read_frames(video_path, indices)
+    assert str(video_path) in str(excinfo.value)
+
+
+def test_missing_frame_file_in_folder(frame_folder):
+    (frame_folder / "img_00004.jpg").unlink()
+    missing = frame_folder / "img_00004.jpg"
+    with pytest.raises(FileNotFoundError, match=f"{named(missing)}.*frame index 3.*missing"):
+        read_frames(frame_folder, [0, 3])
+    assert read_frames(frame_folder, [0, 2, 4]).shape[0] == 3  # the other frames still read
+
+
+def test_frames_of_different_sizes_in_folder(frame_folder):
+    Image.fromarray(np.zeros((10, 12, 3), dtype=np.uint8)).save(frame_folder / "img_00006.jpg")
+    odd = frame_folder / "img_00006.jpg"
+    with pytest.raises(ValueError, match=f"{named(odd)}.*frame index 5.*12x10.*same size"):
+        read_frames(frame_folder, [0, 5])
+
+
+def test_unreadable_frame_file(frame_folder):
+    broken = frame_folder / "img_00002.jpg"
+    broken.write_bytes(b"not a jpeg at all")
+    with pytest.raises(OSError, match=f"Cannot read frame file {named(repr(str(broken)))}.*frame index 1") as info:
+        read_frames(frame_folder, [1])
+    assert info.value.__cause__ is not None
+    (frame_folder / "img_00003.jpg").write_bytes(b"")
+    with pytest.raises(OSError, match="img_00003.jpg.*frame index 2"):
+        read_frames(frame_folder, [2])
+
+
+def test_empty_folder_and_bad_template(tmp_path, frame_folder):
+    empty = tmp_path / "empty_folder"
+    empty.mkdir()
+    assert count_frames(empty) == 0
+    with pytest.raises(OSError, match=f"{named(empty)}.*no files matching"):
+        read_sampled_frames(empty, lambda n, fps: [0])
+    for template in ("img.jpg", "img_{}_{}.jpg", "sub/img_{:05d}.jpg", "img_{name}.jpg"):
+        with pytest.raises(ValueError, match="frame_template"):
+            count_frames(frame_folder, frame_template=template)
+
+
+def test_unsupported_source_type():
+    with pytest.raises(ValueError, match="Unsupported video source of type int"):
+        count_frames(42)
+    with pytest.raises(ValueError, match="'bytes' or 'path'"):
+        count_frames({"path": None, "bytes": None})
+
+
+def test_inference_sampling_stops_decoding_at_the_last_chosen_frame(video_path, monkeypatch):
+    from modeling_sllm import video_io
+
+    calls = []
+    original = video_io._decode
+
+    def recording_decode(source, wanted, stop_after):
+        result = original(source, wanted, stop_after)
+        calls.append((stop_after, result[1]))
+        return result
+
+    monkeypatch.setattr(video_io, "_decode", recording_decode)
+    result = video_io.read_sampled_frames(video_path, lambda n, fps: [0, 5, 10], exact_count=False)
+    assert result.indices.tolist() == [0, 5, 10] and result.num_frames == 30
+    assert calls == [(10, 11)]  # one pass, 11 frames decoded out of 30
+    calls.clear()
+    video_io.read_sampled_frames(video_path, lambda n, fps: [0, 5, 10])
+    assert calls == [(None, 30)]  # the exact mode decodes to the end to count
+
+
+def test_inference_sampling_resamples_when_the_video_is_shorter_than_declared(video_path, monkeypatch):
+    from modeling_sllm import video_io
+
+    monkeypatch.setattr(video_io, "_declared_frame_count", lambda source: (100, 25.0))
+    seen = []
+
+    def sample(n, fps):
+        seen.append(n)
+        return [0, n - 1]
+
+    result = video_io.read_sampled_frames(video_path, sample, exact_count=False)
+    assert seen == [100, 30]
+    assert result.num_frames == 30 and result.indices.tolist() == [0, 29]
