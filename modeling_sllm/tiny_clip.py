@@ -1,0 +1,91 @@
+# Copyright 2026 The SLLM-HF authors. Licensed under the Apache License, Version 2.0.
+"""
+Tiny randomly initialised CLIP checkpoints (model + tokenizer) written to a local folder.
+
+They stand in for `openai/clip-vit-base-patch32` where no pretrained weights can be downloaded (the offline demo and
+the tests): the folder loads through exactly the same `CLIPModel.from_pretrained` / `AutoTokenizer.from_pretrained`
+calls as a Hub checkpoint.
+"""
+
+import os
+
+import torch
+from transformers import CLIPConfig, CLIPModel, CLIPTokenizer
+
+
+def _byte_level_alphabet() -> list[str]:
+    """The 256 printable characters byte-level BPE maps bytes to (the GPT-2 / CLIP byte encoder)."""
+    printable = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
+    characters, extra = [], 0
+    for byte in range(256):
+        if byte in printable:
+            characters.append(chr(byte))
+        else:
+            characters.append(chr(256 + extra))
+            extra += 1
+    return characters
+
+
+def tiny_clip_tokenizer() -> CLIPTokenizer:
+    """A CLIP tokenizer whose vocabulary is the byte alphabet (with and without `</w>`) and no merges: every word
+    becomes one token per character; enough for class prompts of a demo."""
+    vocab = {"<|startoftext|>": 0, "<|endoftext|>": 1}
+    for character in _byte_level_alphabet():
+        vocab[character] = len(vocab)
+        vocab[character + "</w>"] = len(vocab)
+    return CLIPTokenizer(vocab=vocab, merges=[])
+
+
+def save_tiny_random_clip(
+    save_directory: str | os.PathLike,
+    projection_dim: int = 64,
+    vision_hidden_size: int = 64,
+    vision_layers: int = 2,
+    vision_heads: int = 2,
+    image_size: int = 32,
+    patch_size: int = 8,
+    text_hidden_size: int = 32,
+    text_layers: int = 1,
+    text_heads: int = 2,
+    max_text_length: int = 77,
+    seed: int = 0,
+) -> str:
+    """
+    Writes a randomly initialised `CLIPModel` and its tokenizer to `save_directory` and returns the path.
+
+    The text encoder has `max_text_length` positions (77 as in CLIP), so prompt truncation behaves as with the real
+    checkpoints.
+    """
+    tokenizer = tiny_clip_tokenizer()
+    config = CLIPConfig(
+        text_config=dict(
+            vocab_size=len(tokenizer),
+            hidden_size=text_hidden_size,
+            intermediate_size=4 * text_hidden_size,
+            num_hidden_layers=text_layers,
+            num_attention_heads=text_heads,
+            max_position_embeddings=max_text_length,
+            bos_token_id=tokenizer.bos_token_id,
+            eos_token_id=tokenizer.eos_token_id,
+            pad_token_id=tokenizer.pad_token_id,
+            projection_dim=projection_dim,
+        ),
+        vision_config=dict(
+            hidden_size=vision_hidden_size,
+            intermediate_size=4 * vision_hidden_size,
+            num_hidden_layers=vision_layers,
+            num_attention_heads=vision_heads,
+            image_size=image_size,
+            patch_size=patch_size,
+            projection_dim=projection_dim,
+        ),
+        projection_dim=projection_dim,
+    )
+    torch.manual_seed(seed)
+    model = CLIPModel(config).eval()
+    model.save_pretrained(save_directory)
+    tokenizer.save_pretrained(save_directory)
+    return os.fspath(save_directory)
+
+
+__all__ = ["save_tiny_random_clip", "tiny_clip_tokenizer"]
