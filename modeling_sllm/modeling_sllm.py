@@ -311,6 +311,8 @@ class SLLMPreTrainedModel(PreTrainedModel):
     _supports_flash_attn = True
     _supports_flex_attn = True
     _supports_attention_backend = True
+    # the losses are per-batch means: the Trainer scales them for gradient accumulation
+    accepts_loss_kwargs = False
 
     def save_pretrained(self, save_directory, *args, **kwargs):
         """

@@ -1,0 +1,307 @@
+"""Dataset builders (annotation lists, video folders, `datasets` datasets), the pre-flight check, and the clip
+transform: values, shapes and the error for each kind of bad data."""
+
+import logging
+import os
+
+import datasets
+import numpy as np
+import pytest
+import torch
+
+from modeling_sllm import data as data_module
+from modeling_sllm.data import (
+    SLLMDataArguments,
+    SLLMVideoTransform,
+    load_video_datasets,
+    read_annotation_list,
+    sllm_collate_fn,
+)
+from modeling_sllm.sampling import sample_clip_indices
+from modeling_sllm.text_features import SLLMLabel
+
+
+LABELS = "0;walk;a person walks\n1;run;a person runs\n2;jump;a person jumps\n"
+
+
+@pytest.fixture
+def label_file(tmp_path):
+    path = tmp_path / "labels.txt"
+    path.write_text(LABELS)
+    return str(path)
+
+
+@pytest.fixture
+def list_dataset(tmp_path, make_video, make_frame_folder, label_file):
+    """Three videos (mp4, avi, frame folder) and train/validation lists relative to tmp_path."""
+    make_video("a b.mp4", num_frames=30)  # a space in the path
+    make_video("b.avi", num_frames=20)
+    make_frame_folder("c_frames", num_frames=12)
+    train = tmp_path / "train.txt"
+    train.write_text("a b.mp4 30 0\nb.avi 20 1\n\nc_frames 12 2\n")
+    validation = tmp_path / "validation.txt"
+    validation.write_text("b.avi 20 1\nc_frames 12 2\n")
+    return SLLMDataArguments(
+        train_list=str(train), validation_list=str(validation), label_file=label_file, data_root=str(tmp_path)
+    )
+
+
+def _rows(dataset):
+    return [dict(row) for row in dataset.with_format(None)]
+
+
+def test_annotation_lists_build_train_and_validation(list_dataset, tmp_path):
+    data = load_video_datasets(list_dataset)
+    assert set(data.datasets) == {"train", "validation"}
+    assert data.id2label == {0: "walk", 1: "run", 2: "jump"}
+    assert data.labels[1].description == "a person runs"
+    rows = _rows(data.datasets["train"])
+    assert [row["video"] for row in rows] == [str(tmp_path / "a b.mp4"), str(tmp_path / "b.avi"), str(tmp_path / "c_frames")]
+    assert [row["label"] for row in rows] == [0, 1, 2]
+    assert [row["num_frames"] for row in rows] == [30, 20, 12]  # counted by the pre-flight check
+    assert rows[2]["source"].endswith("train.txt:4")  # the blank line still counts
+    assert data.datasets["train"].features["label"].names == ["walk", "run", "jump"]
+
+
+@pytest.mark.parametrize(
+    "line, message",
+    [
+        ("a.mp4 30", "expected 'path num_frames label'"),
+        ("a.mp4 thirty 0", "must be integers"),
+        ("a.mp4 30 3", "label 3 is not a class"),
+        ("a.mp4 30 -1", "label -1 is not a class"),
+        ("a.mp4 -5 0", "negative frame count"),
+    ],
+)
+def test_malformed_list_lines_name_file_and_line(tmp_path, line, message):
+    list_file = tmp_path / "list.txt"
+    list_file.write_text(f"ok.mp4 10 0\n{line}\n")
+    labels = [SLLMLabel(0, "walk"), SLLMLabel(1, "run"), SLLMLabel(2, "jump")]
+    with pytest.raises(ValueError, match=message) as error:
+        read_annotation_list(str(list_file), labels, str(tmp_path))
+    assert f"{list_file}:2" in str(error.value)
+
+
+def test_missing_video_stops_with_its_line_or_is_skipped_when_asked(list_dataset, tmp_path, caplog):
+    (tmp_path / "train.txt").write_text("a b.mp4 30 0\ngone.mp4 30 1\n")
+    with pytest.raises(FileNotFoundError, match=r"train.txt:2: .*gone.mp4"):
+        load_video_datasets(list_dataset)
+    list_dataset.skip_bad_videos = True
+    data = load_video_datasets(list_dataset)
+    assert [row["label"] for row in _rows(data.datasets["train"])] == [0]
+
+
+def test_lists_need_a_label_file(list_dataset):
+    list_dataset.label_file = None
+    with pytest.raises(ValueError, match="label_file"):
+        load_video_datasets(list_dataset)
+
+
+def test_exactly_one_source(list_dataset, tmp_path):
+    list_dataset.train_dir = str(tmp_path)
+    with pytest.raises(ValueError, match="exactly one data source"):
+        load_video_datasets(list_dataset)
+    with pytest.raises(ValueError, match="exactly one data source"):
+        load_video_datasets(SLLMDataArguments())
+
+
+def _truncate(path, keep_fraction=0.4):
+    size = os.path.getsize(path)
+    with open(path, "r+b") as handle:
+        handle.truncate(int(size * keep_fraction))
+
+
+def test_preflight_reports_unreadable_videos_and_frame_gaps(list_dataset, tmp_path, make_video):
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(b"this is not a video")
+    empty = tmp_path / "empty.mp4"
+    empty.write_bytes(b"")
+    os.remove(tmp_path / "c_frames" / "img_00005.jpg")
+    (tmp_path / "train.txt").write_text("a b.mp4 30 0\nbroken.mp4 30 1\nempty.mp4 10 1\nc_frames 12 2\n")
+    with pytest.raises(ValueError) as error:
+        load_video_datasets(list_dataset)
+    message = str(error.value)
+    assert "3 of 4 train videos cannot be used" in message
+    assert "train.txt:2" in message and "broken.mp4" in message
+    assert "train.txt:3" in message and "empty.mp4" in message
+    assert "train.txt:4" in message and "img_00005.jpg" in message and "missing" in message
+
+    list_dataset.skip_bad_videos = True
+    data = load_video_datasets(list_dataset)
+    assert [row["video"] for row in _rows(data.datasets["train"])] == [str(tmp_path / "a b.mp4")]
+
+
+def test_truncated_video_uses_the_frames_it_has(list_dataset, tmp_path, make_video, caplog):
+    """A video shorter than its list line says: the real count is used (logged), frames are repeated if needed."""
+    make_video("short.mp4", num_frames=5)
+    (tmp_path / "train.txt").write_text("short.mp4 300 0\n")
+    caplog.set_level(logging.WARNING)
+    data = load_video_datasets(list_dataset)
+    assert _rows(data.datasets["train"])[0]["num_frames"] == 5
+    transform = SLLMVideoTransform(num_frames=4, keep_interval=2, crop_size=32, training=True, seed=0)
+    out = transform.transform_one(str(tmp_path / "short.mp4"))
+    assert out["pixel_values"].shape == (4, 3, 32, 32)
+    assert out["skipped_pixel_values"].shape == (3, 3, 32, 32)
+
+
+def test_video_folder_source(tmp_path, make_video, label_file, caplog):
+    root = tmp_path / "tree"
+    (root / "walk").mkdir(parents=True)
+    (root / "jump").mkdir()
+    make_video("tree/walk/w1.mp4", num_frames=10)
+    make_video("tree/jump/j1.avi", num_frames=10)
+    make_video("tree/jump/j2.mp4", num_frames=10)
+    (root / "jump" / "notes.txt").write_text("not a video")
+    caplog.set_level(logging.WARNING)
+    data = load_video_datasets(SLLMDataArguments(train_dir=str(root)))
+    assert data.id2label == {0: "jump", 1: "walk"}  # sorted folder names
+    rows = _rows(data.datasets["train"])
+    assert [(os.path.basename(row["video"]), row["label"]) for row in rows] == [("j1.avi", 0), ("j2.mp4", 0), ("w1.mp4", 1)]
+    assert "Ignored 1 entries" in caplog.text
+
+    with_labels = load_video_datasets(SLLMDataArguments(train_dir=str(root), label_file=label_file))
+    assert [row["label"] for row in _rows(with_labels.datasets["train"])] == [2, 2, 0]
+
+    (root / "swim").mkdir()
+    make_video("tree/swim/s.mp4", num_frames=10)
+    with pytest.raises(ValueError, match=r"\['swim'\].*not classes of the label file"):
+        load_video_datasets(SLLMDataArguments(train_dir=str(root), label_file=label_file))
+
+
+def test_hf_dataset_source_with_paths_bytes_and_names(tmp_path, make_video):
+    first, second = make_video("x.mp4", num_frames=10), make_video("y.mp4", num_frames=12)
+    features = datasets.Features(
+        clip=datasets.Value("string"), action=datasets.ClassLabel(names=["sit", "stand"])
+    )
+    raw = datasets.DatasetDict(
+        train=datasets.Dataset.from_dict({"clip": [str(first), str(second)], "action": [1, 0]}, features=features),
+        test=datasets.Dataset.from_dict({"clip": [str(second)], "action": [0]}, features=features),
+    )
+    raw.save_to_disk(tmp_path / "hf")
+    args = SLLMDataArguments(
+        dataset_name=str(tmp_path / "hf"), video_column="clip", label_column="action", validation_split="test"
+    )
+    data = load_video_datasets(args)
+    assert data.id2label == {0: "sit", 1: "stand"}
+    assert [(row["label"], row["num_frames"]) for row in _rows(data.datasets["train"])] == [(1, 10), (0, 12)]
+
+    # video bytes and class names as strings
+    by_bytes = datasets.DatasetDict(
+        train=datasets.Dataset.from_dict(
+            {"video": [{"path": None, "bytes": first.read_bytes()}], "label": ["stand"]}
+        ),
+        validation=datasets.Dataset.from_dict({"video": [{"path": None, "bytes": second.read_bytes()}], "label": ["sit"]}),
+    )
+    by_bytes.save_to_disk(tmp_path / "hf_bytes")
+    data = load_video_datasets(SLLMDataArguments(dataset_name=str(tmp_path / "hf_bytes")))
+    assert data.id2label == {0: "sit", 1: "stand"}
+    assert _rows(data.datasets["train"])[0]["num_frames"] == 10
+    transform = SLLMVideoTransform(num_frames=2, keep_interval=2, crop_size=32, training=False)
+    data.datasets["train"].set_transform(transform)
+    assert data.datasets["train"][0]["pixel_values"].shape == (2, 3, 32, 32)
+
+    with pytest.raises(ValueError, match="no column 'clip'"):
+        load_video_datasets(SLLMDataArguments(dataset_name=str(tmp_path / "hf_bytes"), video_column="clip"))
+    with pytest.raises(ValueError, match="no split"):
+        load_video_datasets(SLLMDataArguments(dataset_name=str(tmp_path / "hf")))
+
+
+def test_frame_folder_and_video_give_the_same_tensors(make_video, make_frame_folder, frame_content):
+    frames = [frame_content(i) for i in range(24)]
+    video = make_video("lossless.mp4", frames=frames)  # lossless RGB H.264
+    folder = make_frame_folder("png_frames", frames=frames, template="img_{:05d}.png")
+    for training in (False, True):
+        outputs = []
+        for source in (str(video), str(folder)):
+            transform = SLLMVideoTransform(
+                num_frames=4, keep_interval=2, crop_size=32, training=training, seed=5, frame_template="img_{:05d}.png"
+            )
+            outputs.append(transform.transform_one(source))
+        assert outputs[0].keys() == outputs[1].keys()
+        for key in outputs[0]:
+            torch.testing.assert_close(outputs[0][key], outputs[1][key], atol=0, rtol=0)
+
+
+def test_transform_reads_the_sampled_indices(monkeypatch, video_path):
+    seen = []
+    original = data_module.read_sampled_frames
+
+    def spy(source, sample_fn, **kwargs):
+        result = original(source, sample_fn, **kwargs)
+        seen.append(result.indices)
+        return result
+
+    monkeypatch.setattr(data_module, "read_sampled_frames", spy)
+    SLLMVideoTransform(num_frames=4, keep_interval=2, crop_size=32, training=False).transform_one(str(video_path))
+    expected = sample_clip_indices(30, 4, 2, training=False)
+    np.testing.assert_array_equal(seen[-1], expected.kept)  # evaluation decodes the kept frames only
+
+    transform = SLLMVideoTransform(num_frames=4, keep_interval=2, crop_size=32, training=True, seed=1)
+    transform.transform_one(str(video_path))
+    indices = seen[-1]
+    kept, skipped = indices[:4], indices[4:]
+    assert len(skipped) == 3
+    assert all(kept[i] <= skipped[i] <= kept[i + 1] for i in range(3))
+    for segment, index in enumerate(np.sort(np.concatenate([kept, skipped]))):
+        assert segment * 30 // 8 <= index < (segment + 1) * 30 // 8  # one random frame per TSN segment
+
+
+def test_one_augmentation_draw_for_kept_and_skipped_frames(make_video, frame_content):
+    still = frame_content(7)
+    video = make_video("still.mp4", frames=[still] * 20)
+    for seed in range(4):
+        out = SLLMVideoTransform(num_frames=4, keep_interval=2, crop_size=32, training=True, seed=seed).transform_one(
+            str(video)
+        )
+        everything = torch.cat([out["pixel_values"], out["skipped_pixel_values"]])
+        for frame in everything[1:]:
+            torch.testing.assert_close(frame, everything[0], atol=0, rtol=0)
+
+
+def test_training_draws_differ_between_calls_and_repeat_with_the_seed(video_path):
+    def draws(seed):
+        torch.manual_seed(0)
+        transform = SLLMVideoTransform(num_frames=4, keep_interval=2, crop_size=32, training=True, seed=seed)
+        return [transform.transform_one(str(video_path))["pixel_values"] for _ in range(3)]
+
+    first, again, other = draws(1), draws(1), draws(2)
+    for a, b in zip(first, again):
+        torch.testing.assert_close(a, b, atol=0, rtol=0)
+    assert not torch.equal(first[0], first[1])
+    assert not torch.equal(first[0], other[0])
+
+
+def test_multi_view_evaluation_and_collate(video_path):
+    transform = SLLMVideoTransform(num_frames=4, keep_interval=2, crop_size=32, training=False, num_clips=2, num_crops=3)
+    batch = transform({"video": [str(video_path)] * 3, "label": [0, 2, 1], "source": ["a", "b", "c"]})
+    assert batch["pixel_values"][0].shape == (6, 4, 3, 32, 32)
+    collated = sllm_collate_fn([dict(zip(batch, values)) for values in zip(*batch.values())])
+    assert collated["pixel_values"].shape == (3, 6, 4, 3, 32, 32)
+    assert collated["labels"].tolist() == [0, 2, 1]
+    # the two clips are different frames: different tensors
+    assert not torch.equal(batch["pixel_values"][0][0], batch["pixel_values"][0][3])
+
+    with_skipped = SLLMVideoTransform(num_frames=4, keep_interval=2, crop_size=32, training=False, with_skipped=True)
+    out = with_skipped.transform_one(str(video_path))
+    assert out["pixel_values"].shape == (4, 3, 32, 32) and out["skipped_pixel_values"].shape == (3, 3, 32, 32)
+
+    with pytest.raises(ValueError, match="evaluation protocol"):
+        SLLMVideoTransform(num_frames=4, keep_interval=2, crop_size=32, training=True, num_clips=2)
+    with pytest.raises(ValueError, match="keep_interval >= 2"):
+        SLLMVideoTransform(num_frames=4, keep_interval=1, crop_size=32, training=False, with_skipped=True)
+
+
+def test_a_clip_that_fails_names_its_list_line(list_dataset, tmp_path):
+    list_dataset.validate_data = False
+    data = load_video_datasets(list_dataset)
+    os.remove(tmp_path / "b.avi")
+    data.datasets["train"].set_transform(SLLMVideoTransform(num_frames=4, keep_interval=2, crop_size=32, training=True))
+    with pytest.raises(OSError, match=r"train.txt:2: cannot read a clip of .*b.avi"):
+        data.datasets["train"][1]
+
+
+def test_bad_data_arguments():
+    with pytest.raises(ValueError, match="num_crops"):
+        SLLMDataArguments(num_crops=2)
+    with pytest.raises(ValueError, match="flip_prob"):
+        SLLMDataArguments(flip_prob=1.5)
