@@ -28,9 +28,7 @@ from torch.utils.data import DataLoader
 from transformers.utils import logging
 
 from .fidelity import FIDELITY_METHODS, collect_restoration_embeddings, fidelity_metrics
-from .sampling import sample_clip_indices
 from .text_features import SLLMLabel, build_prompts, encode_prompts, read_label_file
-from .video_io import DEFAULT_FRAME_TEMPLATE, read_sampled_frames
 
 
 logger = logging.get_logger(__name__)
@@ -676,67 +674,6 @@ def measure_throughput(
 # Restoration fidelity
 
 
-class SLLMSkippedFramesDataset(torch.utils.data.Dataset):
-    """
-    Eval-sampled clips with their skipped frames, for the fidelity report: for each video, the TSN evaluation sampling
-    of `num_frames * keep_interval` frames (segment centres), kept frames `0, k, 2k, ...` and the skipped frames
-    between them, preprocessed like the evaluation inputs (the video processor, `do_sample_frames=False`).
-
-    Items: `{"pixel_values": (N, 3, H, W), "skipped_pixel_values": ((N - 1) * (k - 1), 3, H, W), "labels": int}`.
-
-    Args:
-        videos: video sources (paths, frame folders...).
-        processor ([`SLLMVideoProcessor`]): preprocessing (resize, crop, normalise).
-        num_frames, keep_interval: the model's `N` and `k` (`k >= 2`).
-        labels (sequence of `int`, *optional*): one label per video (0 when absent).
-        frame_template, frame_start_index: file names of frame folders.
-    """
-
-    def __init__(
-        self,
-        videos: Sequence,
-        processor,
-        num_frames: int,
-        keep_interval: int,
-        labels: Sequence[int] | None = None,
-        frame_template: str = DEFAULT_FRAME_TEMPLATE,
-        frame_start_index: int = 1,
-    ):
-        if keep_interval < 2:
-            raise ValueError(f"keep_interval={keep_interval}: there are no skipped frames for a fidelity report.")
-        if labels is not None and len(labels) != len(videos):
-            raise ValueError(f"Got {len(labels)} labels for {len(videos)} videos.")
-        self.videos = list(videos)
-        self.processor = processor
-        self.num_frames = num_frames
-        self.keep_interval = keep_interval
-        self.labels = list(labels) if labels is not None else None
-        self.frame_template = frame_template
-        self.frame_start_index = frame_start_index
-
-    def __len__(self) -> int:
-        return len(self.videos)
-
-    def __getitem__(self, index: int) -> dict:
-        def choose(total: int, fps):
-            clip = sample_clip_indices(total, self.num_frames, self.keep_interval, training=False)
-            return np.concatenate([clip.kept, clip.skipped])
-
-        sampled = read_sampled_frames(
-            self.videos[index],
-            choose,
-            frame_template=self.frame_template,
-            frame_start_index=self.frame_start_index,
-            exact_count=False,
-        )
-        pixel_values = self.processor(sampled.frames, do_sample_frames=False, return_tensors="pt")["pixel_values"][0]
-        return {
-            "pixel_values": pixel_values[: self.num_frames],
-            "skipped_pixel_values": pixel_values[self.num_frames :],
-            "labels": 0 if self.labels is None else int(self.labels[index]),
-        }
-
-
 @torch.no_grad()
 def restoration_fidelity(
     model,
@@ -756,8 +693,8 @@ def restoration_fidelity(
     Args:
         model ([`SLLMForVideoClassification`] or [`SLLMModel`]) with `keep_interval >= 2`.
         data: dataset or batches with `pixel_values` `(B, N, 3, H, W)` and `skipped_pixel_values` `(B, (N - 1) * (k -
-            1), 3, H, W)` (one view, eval sampling: e.g. [`SLLMSkippedFramesDataset`] or the data transform with
-            `training=False, with_skipped=True`).
+            1), 3, H, W)`: one view with the evaluation sampling, e.g. a dataset transformed by
+            `data.SLLMVideoTransform(training=False, with_skipped=True)`.
 
     Returns:
         `{"num_videos", "keep_interval", "num_skipped_frames", "centring", "methods": {method: {"centred_cosine",
@@ -858,7 +795,6 @@ def build_results(
 __all__ = [
     "VIEW_AVERAGING_MODES",
     "SLLMEvaluationResult",
-    "SLLMSkippedFramesDataset",
     "average_view_scores",
     "build_results",
     "classification_metrics",

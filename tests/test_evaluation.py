@@ -2,10 +2,6 @@
 
 import csv
 import json
-import math
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +10,6 @@ import torch
 
 from modeling_sllm import SLLMForVideoClassification, video_processing_sllm
 from modeling_sllm.evaluation import (
-    SLLMSkippedFramesDataset,
     average_view_scores,
     classification_metrics,
     confusion_matrix,
@@ -217,16 +212,28 @@ def test_end_to_end_throughput_decodes_only_the_kept_frames(clip_model, make_vid
     assert throughput["model_videos_per_s"] > 0 and throughput["frames_decoded_per_video"] == 4
 
 
-def test_fidelity_report_on_real_videos(clip_dir, make_video):
+def videofolder(root: Path, make_video, class_names, videos_per_class) -> Path:
+    """`root/<class>/<i>.mp4` real H.264 videos of different lengths (frame i encodes i)."""
+    for class_index, name in enumerate(class_names):
+        (root / name).mkdir(parents=True)
+        for i in range(videos_per_class[class_index]):
+            make_video(str((root / name / f"{i}.mp4").relative_to(root.parent)), num_frames=18 + 5 * i + class_index)
+    return root
+
+
+def test_fidelity_report_on_real_videos(clip_dir, make_video, tmp_path):
+    datasets = pytest.importorskip("datasets")
+    from modeling_sllm.data import SLLMVideoTransform
+
     torch.manual_seed(0)
     model = SLLMForVideoClassification.from_clip(
         clip_dir, CLASSES, num_frames=4, keep_interval=2, restoration_num_layers=1, temporal_num_layers=1,
         restoration_mode="residual",
     ).eval()
     videos = [str(make_video(f"f{i}.mp4", num_frames=24 + 8 * i)) for i in range(3)]
-    dataset = SLLMSkippedFramesDataset(videos, default_video_processor(model), num_frames=4, keep_interval=2)
-    item = dataset[0]
-    assert item["pixel_values"].shape == (4, 3, 32, 32) and item["skipped_pixel_values"].shape == (3, 3, 32, 32)
+    dataset = datasets.Dataset.from_dict({"video": videos, "label": [0, 1, 2]})
+    dataset.set_transform(SLLMVideoTransform(4, 2, crop_size=32, training=False, with_skipped=True))
+    assert dataset[0]["skipped_pixel_values"].shape == (3, 3, 32, 32)
     report = restoration_fidelity(model, dataset, batch_size=2, show_progress=False)
     assert report["num_videos"] == 3 and report["num_skipped_frames"] == 9 and report["keep_interval"] == 2
     assert set(report["methods"]) == {"restored", "linear_interpolation", "copy_left", "copy_right"}
@@ -235,3 +242,83 @@ def test_fidelity_report_on_real_videos(clip_dir, make_video):
     # an untrained residual module is exactly linear interpolation
     assert report["restored_minus_interpolation"]["centred_cosine"] == pytest.approx(0.0, abs=1e-6)
     json.dumps(report)
+    with pytest.raises(ValueError, match="one view per video"):
+        restoration_fidelity(model, [{"pixel_values": torch.zeros(1, 2, 4, 3, 32, 32)}], show_progress=False)
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# scripts/evaluate.py end to end
+
+
+def run_evaluate_script(args):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("sllm_evaluate_script", ROOT / "scripts" / "evaluate.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.main([str(arg) for arg in args])
+
+
+@pytest.fixture(scope="module")
+def saved_clip_model(clip_model, tmp_path_factory):
+    from modeling_sllm import SLLMVideoProcessor
+
+    folder = tmp_path_factory.mktemp("model") / "sllm-tiny"
+    clip_model.save_pretrained(folder)
+    SLLMVideoProcessor(num_frames=4, keep_interval=2, crop_size={"height": 32, "width": 32}).save_pretrained(folder)
+    return folder
+
+
+def test_evaluate_script_multi_view_throughput_fidelity(saved_clip_model, make_video, tmp_path):
+    root = videofolder(tmp_path / "val", make_video, CLASSES, [3, 2, 2])  # 7 videos, batch size 3: 3 + 3 + 1
+    out = tmp_path / "eval"
+    config = tmp_path / "eval.yaml"
+    config.write_text(
+        f"model_name_or_path: {saved_clip_model}\nvalidation_dir: {root}\nnum_clips: 2\nnum_crops: 3\n"
+        "batch_size: 3\ndevice: cpu\n"
+    )
+    results = run_evaluate_script(
+        ["--config", config, "--output_dir", out, "--measure_throughput", "--throughput_num_videos", 3,
+         "--throughput_model_batches", 1, "--fidelity_report", "--disable_tqdm", "--log_level", "warning"]
+    )
+    on_disk = json.loads((out / "results.json").read_text())
+    assert on_disk == json.loads(json.dumps(results))
+    assert set(on_disk) >= {"model", "dataset", "views", "zero_shot", "metrics", "per_class", "throughput", "fidelity"}
+    assert on_disk["model"] == str(saved_clip_model)
+    assert on_disk["dataset"] == {"name": str(root), "config": None, "split": "validation", "num_videos": 7, "num_classes": 3}
+    assert on_disk["views"]["num_clips"] == 2 and on_disk["views"]["num_crops"] == 3
+    assert on_disk["zero_shot"] is False
+    assert set(on_disk["metrics"]) == {"top1", "top5", "mean_class_accuracy"}
+    assert all(0.0 <= value <= 1.0 for value in on_disk["metrics"].values())
+    assert [row["support"] for row in on_disk["per_class"]] == [3, 2, 2]
+    throughput = on_disk["throughput"]
+    assert throughput["device"] == "cpu" and throughput["batch_size"] == 3 and throughput["frames_decoded_per_video"] == 4
+    assert throughput["model_videos_per_s"] > 0 and throughput["end_to_end_videos_per_s"] > 0
+    fidelity = on_disk["fidelity"]
+    assert fidelity["num_videos"] == 7 and fidelity["num_skipped_frames"] == 7 * 3
+    for values in fidelity["methods"].values():
+        assert -1 <= values["centred_cosine"] <= 1 and values["mse"] >= 0
+    rows = list(csv.DictReader(open(out / "per_class.csv")))
+    assert [row["name"] for row in rows] == CLASSES and [row["support"] for row in rows] == ["3", "2", "2"]
+    assert (out / "confusion_matrix.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_evaluate_script_zero_shot_on_unseen_classes(saved_clip_model, make_video, tmp_path):
+    unseen = [name for name, _ in NEW_CLASSES]
+    root = videofolder(tmp_path / "val", make_video, [unseen[3], unseen[1]], [2, 1])  # two of the four classes
+    label_file = tmp_path / "unseen.txt"
+    label_file.write_text("".join(f"{i};{n};{d}\n" for i, (n, d) in enumerate(NEW_CLASSES)))
+    out = tmp_path / "zero-shot"
+    results = run_evaluate_script(
+        ["--model_name_or_path", saved_clip_model, "--validation_dir", root, "--zero_shot_label_file", label_file,
+         "--prompt_mode", "enhance", "--batch_size", 2, "--device", "cpu", "--output_dir", out, "--disable_tqdm",
+         "--log_level", "warning"]
+    )
+    assert results["zero_shot"] is True and results["throughput"] is None and results["fidelity"] is None
+    assert results["dataset"]["num_videos"] == 3 and results["dataset"]["num_classes"] == 4
+    # dataset classes are matched by name: "clap hands" (id 3) has 2 videos, "pour water" (id 1) has 1
+    assert [(row["name"], row["support"]) for row in results["per_class"]] == [
+        ("fold paper", 0), ("pour water", 1), ("open door", 0), ("clap hands", 2)
+    ]
+    assert results["per_class"][0]["accuracy"] is None
+    assert len(list(csv.DictReader(open(out / "per_class.csv")))) == 4
