@@ -1,0 +1,194 @@
+#!/usr/bin/env python
+# Copyright 2026 The SLLM-HF authors. Licensed under the Apache License, Version 2.0.
+"""
+Fine-tune SLLM for video classification with the HF Trainer (one CPU, one GPU, or many through `accelerate launch`).
+
+    python scripts/train.py --config configs/hmdb51.yaml [--any_argument value ...]
+    accelerate launch --num_processes 2 scripts/train.py --config configs/ucf101.yaml
+
+Arguments are the fields of `SLLMModelArguments`, `SLLMDataArguments` and `SLLMTrainingArguments` (a
+`TrainingArguments` with the paper's defaults); `--config` reads them from a YAML file and the command line overrides
+it. At the end the best (or last) model, its video processor and label mapping are saved together in `output_dir`,
+ready for `pipeline("video-classification", model=output_dir)`.
+"""
+
+import json
+import logging
+import os
+import sys
+
+import datasets
+import transformers
+from transformers import pipeline
+from transformers.trainer_utils import get_last_checkpoint
+
+
+# `scripts/evaluate.py` would shadow the `evaluate` library: import nothing from this folder, and find the package at
+# the repository root when it is not installed.
+_SCRIPTS_DIR = os.path.dirname(os.path.abspath(__file__))
+sys.path[:] = [path for path in sys.path if os.path.abspath(path or os.curdir) != _SCRIPTS_DIR]
+sys.path.insert(0, os.path.dirname(_SCRIPTS_DIR))
+
+from modeling_sllm import SLLMVideoProcessor  # noqa: E402
+from modeling_sllm.data import SLLMDataArguments, SLLMVideoTransform, load_video_datasets, sllm_collate_fn  # noqa: E402
+from modeling_sllm.training import (  # noqa: E402
+    SLLMModelArguments,
+    SLLMTrainer,
+    SLLMTrainingArguments,
+    build_model,
+    compute_accuracy_metrics,
+    parse_args_with_yaml,
+)
+
+
+logger = logging.getLogger(__name__)
+
+
+def setup_logging(training_args: SLLMTrainingArguments) -> None:
+    logging.basicConfig(
+        format="%(asctime)s - %(levelname)s - %(name)s - %(message)s",
+        datefmt="%m/%d/%Y %H:%M:%S",
+        handlers=[logging.StreamHandler(sys.stdout)],
+    )
+    log_level = training_args.get_process_log_level()
+    logger.setLevel(log_level)
+    datasets.utils.logging.set_verbosity(log_level)
+    transformers.utils.logging.set_verbosity(log_level)
+    transformers.utils.logging.enable_default_handler()
+    transformers.utils.logging.enable_explicit_format()
+
+
+def prepare_demo_data(data_args: SLLMDataArguments) -> None:
+    """Generates (or reuses) the procedural demo videos under `data_root` and points the data arguments at them."""
+    from modeling_sllm.demo_data import generate_demo_dataset
+
+    if data_args.data_root is None:
+        raise ValueError("generate_demo_data needs data_root, the folder to write the demo videos to.")
+    paths = generate_demo_dataset(data_args.data_root)
+    data_args.train_list = paths["train_list"]
+    data_args.validation_list = paths["validation_list"]
+    data_args.label_file = paths["label_file"]
+    data_args.data_root = paths["root"]
+
+
+def main(args: list[str] | None = None) -> dict:
+    parser = transformers.HfArgumentParser((SLLMModelArguments, SLLMDataArguments, SLLMTrainingArguments))
+    model_args, data_args, training_args = parse_args_with_yaml(parser, args)
+    setup_logging(training_args)
+    logger.warning(
+        f"Process rank {training_args.process_index}, device {training_args.device}, n_gpu {training_args.n_gpu}, "
+        f"distributed {training_args.parallel_mode.value != 'not_parallel'}, fp16 {training_args.fp16}, "
+        f"bf16 {training_args.bf16}"
+    )
+    logger.info(f"Training arguments {training_args}")
+    transformers.set_seed(training_args.seed)
+
+    # Data (the demo videos are written by the main process only; the others wait and reuse them)
+    if data_args.generate_demo_data:
+        with training_args.main_process_first(desc="demo data"):
+            prepare_demo_data(data_args)
+    with training_args.main_process_first(desc="dataset checks"):
+        data = load_video_datasets(data_args)
+    if training_args.do_train and "train" not in data.datasets:
+        raise ValueError("--do_train needs training videos (train_list, train_dir or dataset_name).")
+    if training_args.do_eval and "validation" not in data.datasets:
+        raise ValueError("--do_eval needs validation videos (validation_list, validation_dir or dataset_name).")
+
+    # Model and processor
+    with training_args.main_process_first(desc="model"):
+        model = build_model(model_args, data.labels)
+    config = model.config
+    crop = config.vision_config.image_size
+    video_processor = SLLMVideoProcessor(
+        num_frames=config.num_frames, keep_interval=config.keep_interval, crop_size={"height": crop, "width": crop}
+    )
+    num_trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    logger.info(
+        f"SLLM: {config.num_frames} frames encoded, keep 1 in {config.keep_interval}, {config.num_labels} classes, "
+        f"{num_trainable:,} trainable parameters"
+    )
+
+    augmentation = {
+        "flip_prob": data_args.flip_prob,
+        "color_jitter_prob": data_args.color_jitter_prob,
+        "grayscale_prob": data_args.grayscale_prob,
+    }
+    if not data_args.multiscale_crop:
+        augmentation["scales"] = (1.0,)
+    common = dict(
+        num_frames=config.num_frames,
+        keep_interval=config.keep_interval,
+        crop_size=crop,
+        seed=training_args.seed,
+        frame_template=data_args.frame_template,
+        frame_start_index=data_args.frame_start_index,
+        image_mean=video_processor.image_mean,
+        image_std=video_processor.image_std,
+    )
+    if "train" in data.datasets:
+        data.datasets["train"].set_transform(
+            SLLMVideoTransform(training=True, augmentation_kwargs=augmentation, **common)
+        )
+    if "validation" in data.datasets:
+        if data_args.num_clips * data_args.num_crops > 1:
+            logger.warning("Evaluation during training is single-view; use scripts/evaluate.py for multi-view testing.")
+        data.datasets["validation"].set_transform(SLLMVideoTransform(training=False, **common))
+
+    trainer = SLLMTrainer(
+        model=model,
+        args=training_args,
+        train_dataset=data.datasets.get("train") if training_args.do_train else None,
+        eval_dataset=data.datasets.get("validation") if training_args.do_eval else None,
+        data_collator=sllm_collate_fn,
+        compute_metrics=compute_accuracy_metrics(),
+        processing_class=video_processor,
+    )
+
+    results = {}
+    if training_args.do_train:
+        checkpoint = training_args.resume_from_checkpoint
+        if checkpoint == "latest":
+            checkpoint = get_last_checkpoint(training_args.output_dir)
+            if checkpoint is None:
+                raise ValueError(f"resume_from_checkpoint=latest but {training_args.output_dir} has no checkpoint.")
+        train_result = trainer.train(resume_from_checkpoint=checkpoint)
+        trainer.save_model()  # best model when load_best_model_at_end, with the video processor and label mapping
+        trainer.log_metrics("train", train_result.metrics)
+        trainer.save_metrics("train", train_result.metrics)
+        trainer.save_state()
+        results.update({f"train_{k}" if not k.startswith("train") else k: v for k, v in train_result.metrics.items()})
+
+    if training_args.do_eval:
+        metrics = trainer.evaluate()
+        trainer.log_metrics("eval", metrics)
+        trainer.save_metrics("eval", metrics)
+        results.update(metrics)
+        if trainer.is_world_process_zero():
+            chance = 1.0 / config.num_labels
+            print(
+                f"\nHeld-out top-1: {metrics['eval_top1']:.1%} on {len(data.datasets['validation'])} videos "
+                f"(chance {chance:.1%}, {config.num_labels} classes)"
+            )
+
+    if training_args.run_pipeline_on and trainer.is_world_process_zero():
+        video = training_args.run_pipeline_on
+        if video == "first_validation_video":
+            row = data.datasets["validation"].with_format(None)[0]
+            video, true_label = row["video"], config.id2label[row["label"]]
+            print(f"\nClassifying {video} (true class: {true_label}) with pipeline('video-classification')")
+        classifier = pipeline("video-classification", model=training_args.output_dir)
+        predictions = classifier(video, top_k=3)
+        print(f"pipeline('video-classification') on {video}: {json.dumps(predictions)}")
+        results["pipeline_predictions"] = predictions
+
+    if training_args.push_to_hub:
+        trainer.push_to_hub(
+            commit_message="SLLM fine-tuned with scripts/train.py",
+            tasks="video-classification",
+            tags=["sllm", "video-classification"],
+        )
+    return results
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,224 @@
+"""Training glue and scripts/train.py: YAML + CLI arguments, parameter groups, loss logging, an end-to-end run whose
+folder the pipeline loads, restoration weights that change, and resuming from a checkpoint."""
+
+import importlib.util
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import yaml
+from transformers import HfArgumentParser, pipeline
+from transformers.trainer_utils import get_last_checkpoint
+
+from modeling_sllm import SLLMForVideoClassification
+from modeling_sllm.data import SLLMDataArguments
+from modeling_sllm.tiny_clip import save_tiny_random_clip
+from modeling_sllm.training import (
+    SLLMModelArguments,
+    SLLMTrainingArguments,
+    build_param_groups,
+    parse_args_with_yaml,
+)
+from sllm_testing import tiny_model
+
+
+ROOT = Path(__file__).resolve().parents[1]
+# loaded from its file: putting scripts/ on sys.path would let scripts/evaluate.py shadow the `evaluate` library
+_spec = importlib.util.spec_from_file_location("sllm_train_script", ROOT / "scripts" / "train.py")
+train_script = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(train_script)
+
+
+def _moving_square(num_frames: int, direction: int, size: int = 48, seed: int = 0) -> list[np.ndarray]:
+    rng = np.random.default_rng(seed)
+    start = rng.integers(4, 12)
+    frames = []
+    for t in range(num_frames):
+        frame = np.full((size, size, 3), 40, dtype=np.uint8)
+        x = start + t if direction > 0 else size - 12 - start - t
+        frame[18:30, x : x + 10] = (230, 80, 40)
+        frames.append(frame)
+    return frames
+
+
+@pytest.fixture(scope="module")
+def tiny_clip_dir(tmp_path_factory):
+    return save_tiny_random_clip(tmp_path_factory.mktemp("clip") / "tiny-clip")
+
+
+@pytest.fixture
+def video_tree(tmp_path, make_video):
+    """root/{train,validation}/{left,right}/*.mp4: a square moving left or right."""
+    for split, count in (("train", 3), ("validation", 2)):
+        for label, direction in (("left", -1), ("right", 1)):
+            (tmp_path / split / label).mkdir(parents=True)
+            for i in range(count):
+                make_video(f"{split}/{label}/{i}.mp4", frames=_moving_square(20, direction, seed=i))
+    return tmp_path
+
+
+def _train_args(tiny_clip_dir, video_tree, output_dir, *extra):
+    return [
+        "--clip_model_name_or_path", str(tiny_clip_dir),
+        "--train_dir", str(video_tree / "train"),
+        "--validation_dir", str(video_tree / "validation"),
+        "--output_dir", str(output_dir),
+        "--num_frames", "2",
+        "--keep_interval", "2",
+        "--restoration_num_layers", "1",
+        "--temporal_num_layers", "1",
+        "--per_device_train_batch_size", "2",
+        "--per_device_eval_batch_size", "3",
+        "--learning_rate", "1e-3",
+        "--vision_tower_lr_ratio", "1.0",
+        "--do_train", "--do_eval",
+        "--eval_strategy", "no",
+        "--report_to", "none",
+        "--use_cpu",
+        "--dataloader_num_workers", "0",
+        "--disable_tqdm", "true",
+        *extra,
+    ]
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# Arguments
+
+
+def test_yaml_config_fills_the_dataclasses_and_the_command_line_overrides(tmp_path):
+    config = tmp_path / "c.yaml"
+    config.write_text(yaml.safe_dump({"num_frames": 4, "train_list": "t.txt", "output_dir": "out", "learning_rate": 1e-4}))
+    parser = HfArgumentParser((SLLMModelArguments, SLLMDataArguments, SLLMTrainingArguments))
+    model_args, data_args, training_args = parse_args_with_yaml(
+        parser, ["--config", str(config), "--learning_rate", "3e-4", "--use_cpu"]
+    )
+    assert model_args.num_frames == 4 and data_args.train_list == "t.txt"
+    assert training_args.learning_rate == 3e-4  # command line wins
+    assert training_args.seed == 3407 and training_args.weight_decay == 0.2
+    assert training_args.lr_scheduler_type == "cosine" and training_args.remove_unused_columns is False
+
+    config.write_text(yaml.safe_dump({"num_frame": 4, "output_dir": "out"}))
+    with pytest.raises(ValueError, match=r"unknown keys \['num_frame'\]"):
+        parse_args_with_yaml(parser, ["--config", str(config)])
+    with pytest.raises(FileNotFoundError, match="missing.yaml"):
+        parse_args_with_yaml(parser, ["--config", str(tmp_path / "missing.yaml")])
+
+
+@pytest.mark.parametrize("name", ["hmdb51", "ucf101", "k400", "anet", "demo"])
+def test_dataset_configs_parse_with_the_paper_settings(name):
+    parser = HfArgumentParser((SLLMModelArguments, SLLMDataArguments, SLLMTrainingArguments))
+    model_args, data_args, training_args = parse_args_with_yaml(parser, ["--config", str(ROOT / "configs" / f"{name}.yaml")])
+    if name == "demo":
+        assert data_args.generate_demo_data and model_args.create_tiny_random_clip
+        return
+    assert model_args.clip_model_name_or_path == "openai/clip-vit-base-patch32"
+    assert (model_args.num_frames, model_args.keep_interval) == ((4, 2) if name == "k400" else (8, 2))
+    assert training_args.per_device_train_batch_size * max(1, training_args.gradient_accumulation_steps) == 32
+    assert training_args.num_train_epochs == 30 and training_args.learning_rate == 5e-5
+    assert training_args.weight_decay == 0.2 and training_args.vision_tower_lr_ratio == 0.1
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# Parameter groups
+
+
+def test_every_trainable_parameter_is_in_exactly_one_group_with_the_right_lr():
+    model = tiny_model()
+    groups = build_param_groups(model, learning_rate=5e-5, weight_decay=0.2, vision_tower_lr_ratio=0.1)
+    by_name = {name: group for group in groups for name in group["names"]}
+    trainable = [name for name, p in model.named_parameters() if p.requires_grad]
+    assert sorted(by_name) == sorted(trainable)
+    assert sum(len(group["names"]) for group in groups) == len(trainable)
+    restoration = [name for name in trainable if ".restoration." in name]
+    assert restoration, "the restoration module must be optimised (the release forgot it)"
+    for name in trainable:
+        slow = name.startswith("sllm.vision_tower.") or name == "logit_scale"
+        assert by_name[name]["lr"] == pytest.approx(5e-6 if slow else 5e-5), name
+        assert by_name[name]["weight_decay"] == 0.2
+    assert "class_embeddings" not in by_name  # fixed text features by default
+
+
+def test_frozen_tower_is_in_no_group():
+    model = tiny_model()
+    model.sllm.vision_tower.requires_grad_(False)
+    groups = build_param_groups(model, 1e-3, 0.2)
+    names = [name for group in groups for name in group["names"]]
+    assert not any(name.startswith("sllm.vision_tower.") for name in names)
+    assert "logit_scale" in names and any(".restoration." in name for name in names)
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# End to end
+
+
+def test_short_training_run_saves_a_folder_the_pipeline_loads(tiny_clip_dir, video_tree, tmp_path):
+    output_dir = tmp_path / "run"
+    torch.manual_seed(0)
+    initial = SLLMForVideoClassification.from_clip(
+        str(tiny_clip_dir), class_names=["left", "right"], num_frames=2, keep_interval=2,
+        restoration_num_layers=1, temporal_num_layers=1,
+    )
+    results = train_script.main(
+        _train_args(tiny_clip_dir, video_tree, output_dir, "--max_steps", "4", "--logging_steps", "2",
+                    "--run_pipeline_on", "first_validation_video")
+    )
+    for name in ("config.json", "model.safetensors", "video_preprocessor_config.json", "modeling_sllm.py"):
+        assert (output_dir / name).is_file(), name
+    config = json.loads((output_dir / "config.json").read_text())
+    assert config["id2label"] == {"0": "left", "1": "right"}
+    assert results["eval_samples"] if "eval_samples" in results else True
+    assert 0.0 <= results["eval_top1"] <= 1.0
+
+    # the training logs carry the classification loss and every restoration loss
+    state = json.loads((output_dir / "trainer_state.json").read_text())
+    train_logs = [entry for entry in state["log_history"] if "loss" in entry]
+    assert train_logs
+    for key in ("classification_loss", "restoration_loss_kl", "restoration_loss_kl_temperature",
+                "restoration_loss_mse", "restoration_loss_normalized_mse", "restoration_loss_cosine"):
+        assert key in train_logs[0] and np.isfinite(train_logs[0][key]), key
+
+    # the restoration module was optimised
+    trained = SLLMForVideoClassification.from_pretrained(output_dir)
+    changed = [
+        name
+        for name, value in trained.state_dict().items()
+        if ".restoration." in name and not torch.equal(value, initial.state_dict()[name])
+    ]
+    assert changed, "restoration weights did not change during training"
+
+    classifier = pipeline("video-classification", model=str(output_dir))
+    predictions = classifier(str(video_tree / "validation" / "left" / "0.mp4"), top_k=2)
+    assert {prediction["label"] for prediction in predictions} == {"left", "right"}
+    assert sum(prediction["score"] for prediction in predictions) == pytest.approx(1.0, abs=1e-4)
+    assert results["pipeline_predictions"]
+
+
+def test_resume_from_checkpoint_continues_at_the_right_step(tiny_clip_dir, video_tree, tmp_path):
+    output_dir = tmp_path / "resume"
+    common = ("--max_steps", "4", "--save_strategy", "steps", "--save_steps", "2", "--logging_steps", "1")
+    train_script.main(_train_args(tiny_clip_dir, video_tree, output_dir, *common))
+    assert get_last_checkpoint(str(output_dir)).endswith("checkpoint-4")
+    first = json.loads((output_dir / "checkpoint-4" / "trainer_state.json").read_text())
+    first_losses = {entry["step"]: entry["loss"] for entry in first["log_history"] if "loss" in entry}
+
+    resumed_dir = tmp_path / "resumed"
+    os.rename(output_dir, resumed_dir)
+    (resumed_dir / "checkpoint-4").rename(resumed_dir / "unused")
+    train_script.main(
+        _train_args(tiny_clip_dir, video_tree, resumed_dir, *common, "--resume_from_checkpoint",
+                    str(resumed_dir / "checkpoint-2"))
+    )
+    state = json.loads((resumed_dir / "trainer_state.json").read_text())
+    assert state["global_step"] == 4
+    resumed_losses = {entry["step"]: entry["loss"] for entry in state["log_history"] if "loss" in entry}
+    assert sorted(resumed_losses) == [1, 2, 3, 4]
+    # steps 1-2 come from the checkpoint's history, 3-4 were trained after resuming
+    assert resumed_losses[1] == first_losses[1] and resumed_losses[2] == first_losses[2]
+    assert all(np.isfinite(resumed_losses[step]) for step in (3, 4))
+
+    with pytest.raises(ValueError, match="has no checkpoint"):
+        train_script.main(_train_args(tiny_clip_dir, video_tree, tmp_path / "empty", *common,
+                                      "--resume_from_checkpoint", "latest"))
