@@ -1,0 +1,57 @@
+"""Run by `torchrun --nproc_per_node 2` in test_distributed.py: scripts/train.py's `main`, recording per process which
+videos it decoded and a digest of its parameters after training (written to `$SLLM_DDP_REPORT_DIR/rank<r>.json`)."""
+
+import hashlib
+import importlib.util
+import json
+import os
+import sys
+from pathlib import Path
+
+import torch
+
+from modeling_sllm import data as data_module
+from modeling_sllm.training import SLLMTrainer
+
+
+ROOT = Path(__file__).resolve().parents[1]
+spec = importlib.util.spec_from_file_location("sllm_train_script", ROOT / "scripts" / "train.py")
+train_script = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(train_script)
+
+seen: list[str] = []
+original_transform = data_module.SLLMVideoTransform.transform_one
+
+
+def recording_transform(self, video, source=""):
+    if self.training:
+        seen.append(str(video))
+    return original_transform(self, video, source)
+
+
+data_module.SLLMVideoTransform.transform_one = recording_transform
+
+digests: dict[str, str] = {}
+original_train = SLLMTrainer.train
+
+
+def train_and_digest(self, *args, **kwargs):
+    result = original_train(self, *args, **kwargs)
+    model = self.accelerator.unwrap_model(self.model)
+    digest = hashlib.sha256()
+    for name, value in sorted(model.state_dict().items()):
+        digest.update(name.encode())
+        digest.update(value.detach().cpu().float().numpy().tobytes())
+    digests["params"] = digest.hexdigest()
+    digests["world_size"] = str(torch.distributed.get_world_size()) if torch.distributed.is_initialized() else "1"
+    digests["backend"] = torch.distributed.get_backend() if torch.distributed.is_initialized() else "none"
+    return result
+
+
+SLLMTrainer.train = train_and_digest
+
+if __name__ == "__main__":
+    train_script.main(sys.argv[1:])
+    rank = int(os.environ.get("RANK", "0"))
+    report = Path(os.environ["SLLM_DDP_REPORT_DIR"]) / f"rank{rank}.json"
+    report.write_text(json.dumps({"videos": seen, **digests}))

@@ -1,0 +1,60 @@
+"""Data-parallel training in 2 processes on the CPU (gloo) with the same script: each process decodes a different
+shard of the videos, the gradients are synchronised (identical parameters after training) and one model is saved."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from test_training import _moving_square  # noqa: F401  (shared video maker)
+from modeling_sllm.tiny_clip import save_tiny_random_clip
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.skipif(shutil.which("torchrun") is None, reason="torchrun is not installed")
+def test_two_process_ddp_training(tmp_path, make_video):
+    for label, direction in (("left", -1), ("right", 1)):
+        (tmp_path / "train" / label).mkdir(parents=True)
+        for i in range(4):
+            make_video(f"train/{label}/{i}.mp4", frames=_moving_square(12, direction, seed=i))
+    clip_dir = save_tiny_random_clip(tmp_path / "clip")
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    output_dir = tmp_path / "out"
+    env = dict(os.environ, SLLM_DDP_REPORT_DIR=str(reports), OMP_NUM_THREADS="1", HF_HUB_OFFLINE="1")
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
+    command = [
+        sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29517",
+        str(ROOT / "tests" / "ddp_worker.py"),
+        "--clip_model_name_or_path", str(clip_dir),
+        "--train_dir", str(tmp_path / "train"),
+        "--output_dir", str(output_dir),
+        "--num_frames", "2", "--keep_interval", "2",
+        "--restoration_num_layers", "1", "--temporal_num_layers", "1",
+        "--per_device_train_batch_size", "2", "--num_train_epochs", "1",
+        "--learning_rate", "1e-3", "--do_train",
+        "--report_to", "none", "--use_cpu", "--ddp_backend", "gloo",
+        "--save_strategy", "no", "--dataloader_num_workers", "0", "--disable_tqdm", "true",
+    ]
+    completed = subprocess.run(command, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-6000:]
+
+    rank0 = json.loads((reports / "rank0.json").read_text())
+    rank1 = json.loads((reports / "rank1.json").read_text())
+    assert rank0["world_size"] == rank1["world_size"] == "2"
+    assert rank0["backend"] == "gloo"
+    # each process decoded its own shard: together all 8 videos, no video on both
+    assert len(rank0["videos"]) == len(rank1["videos"]) == 4
+    assert not set(rank0["videos"]) & set(rank1["videos"])
+    assert len(set(rank0["videos"]) | set(rank1["videos"])) == 8
+    # synchronised gradients: identical parameters after the optimiser steps
+    assert rank0["params"] == rank1["params"]
+    # one model folder, written once
+    assert (output_dir / "model.safetensors").is_file()
+    assert sorted(p.name for p in output_dir.iterdir() if p.name.startswith("checkpoint")) == []
