@@ -66,8 +66,8 @@ def _frames_to_tensor(frames) -> torch.Tensor:
     if isinstance(frames, np.ndarray):
         if frames.dtype != np.uint8:
             raise ValueError(
-                f"Expected uint8 RGB frames of shape (T, H, W, 3), got a numpy array of dtype {frames.dtype} and shape "
-                f"{tuple(frames.shape)}"
+                f"Expected uint8 RGB frames of shape (T, H, W, 3), got a numpy array of dtype {frames.dtype} and "
+                f"shape {tuple(frames.shape)}"
             )
         tensor = torch.from_numpy(np.ascontiguousarray(frames))
     elif isinstance(frames, torch.Tensor):
