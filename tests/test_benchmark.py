@@ -1,0 +1,161 @@
+"""Tests of the efficiency benchmark (`scripts/benchmark.py`, `modeling_sllm/benchmarking.py`) in tiny mode."""
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from modeling_sllm import video_io
+from modeling_sllm.benchmarking import (
+    BENCHMARK_FAMILIES,
+    build_sllm_models,
+    count_flops,
+    measure_peak_memory,
+    run_interleaved,
+)
+
+
+ROOT = Path(__file__).resolve().parent.parent
+N = 4  # kept frames in the tiny runs
+
+
+@pytest.fixture
+def restore_threads():
+    threads = torch.get_num_threads()
+    yield
+    torch.set_num_threads(threads)
+
+
+def _load_script():
+    spec = importlib.util.spec_from_file_location("sllm_benchmark_script", ROOT / "scripts" / "benchmark.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_script_runs_in_tiny_mode_and_reports_every_row(tmp_path, make_video, restore_threads):
+    video = make_video("clip.mp4", num_frames=30)
+    output_dir = tmp_path / "out"
+    argv = ["--tiny", "--num_kept_frames", str(N), "--num_classes", "3", "--repetitions", "2", "--warmup", "1"]
+    argv += ["--threads", "1", "--video", str(video), "--output_dir", str(output_dir), "--quiet"]
+    _load_script().main(argv)
+
+    results = json.loads((output_dir / "results.json").read_text())
+    assert (output_dir / "results.md").read_text().startswith("# SLLM efficiency benchmark")
+    assert (output_dir / "throughput_vs_gflops.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+    rows = {row["family"]: row for row in results["rows"]}
+    assert sorted(rows) == sorted(BENCHMARK_FAMILIES)
+    expected_frames = {"sllm": N, "text4vis_2n": 2 * N, "text4vis_n": N, "xclip": N, "videomae": 2 * N, "timesformer": N}
+    for family, row in rows.items():
+        assert row["gflops_per_video"] > 0 and row["params_millions"] > 0
+        assert row["peak_memory_mib"] is not None and row["peak_memory_mib"] > 0
+        for mode in ("model_only", "preprocess", "end_to_end"):
+            summary = row[mode]
+            assert len(summary["times_s"]) == 2
+            assert summary["min_s"] <= summary["median_s"] <= summary["max_s"]
+            assert summary["videos_per_s"] > 0
+        # the decoder converts exactly the frames the model takes
+        assert row["num_frames"] == expected_frames[family]
+        assert row["frames_converted_per_video"] == expected_frames[family], family
+    assert rows["sllm"]["temporal_frames"] == 2 * N - 1
+
+    ratios = {(ratio["baseline"].split("@")[0], ratio["mode"]) for ratio in results["ratios"]}
+    baselines = [family for family in BENCHMARK_FAMILIES if family != "sllm"]
+    assert ratios == {(family, mode) for family in baselines for mode in ("model_only", "end_to_end")}
+    for ratio in results["ratios"]:
+        assert ratio["throughput_ratio"] > 0 and ratio["paired_median_ratio"] > 0 and ratio["flop_ratio"] > 0
+        assert ratio["fraction_of_ideal"] == pytest.approx(ratio["throughput_ratio"] / ratio["flop_ratio"])
+
+    components = {component["module"]: component for component in results["components"]}
+    assert set(components) == {"restoration", "temporal_head"}
+    assert 0 < components["restoration"]["share_of_sllm_flops"] < 1
+
+    targets = results["targets"]
+    assert len(targets) == 5  # two speed-ups vs 2N frames, restoration share, X-CLIP model-only and end to end
+    assert all(isinstance(target["passed"], bool) and target["conditions_met"] is False for target in targets)
+
+
+def _linear_flops(tokens: int, width: int, intermediate: int, layers: int, sequences: int, length: int) -> int:
+    """A pre-LN transformer: q, k, v, out projections, the MLP, and the two attention products (2 FLOPs a MAC)."""
+    projections = 4 * 2 * tokens * width * width
+    mlp = 2 * 2 * tokens * width * intermediate
+    attention = 2 * 2 * sequences * length * length * width
+    return layers * (projections + mlp + attention)
+
+
+def test_flops_match_a_hand_count_on_the_tiny_config():
+    sllm, baseline, single = build_sllm_models("tiny", num_kept_frames=N, num_classes=3)
+    vision = sllm.model.config.vision_config
+    config = sllm.model.config
+    h, size, patch, d = vision.hidden_size, vision.image_size, vision.patch_size, config.hidden_size
+    patches = (size // patch) ** 2
+    per_frame = (
+        2 * patches * h * 3 * patch * patch  # patch embedding (conv without bias)
+        + _linear_flops(patches + 1, h, vision.intermediate_size, vision.num_hidden_layers, 1, patches + 1)
+        + 2 * h * d  # visual projection of the pooled token
+    )
+
+    def head(length: int) -> int:
+        return _linear_flops(length, d, 4 * d, config.temporal_num_layers, 1, length) + 2 * d * 3  # + classifier
+
+    pairs = 2 * (N - 1)  # both directions of every gap, 2 tokens each
+    restoration = _linear_flops(2 * pairs, d, 4 * d, config.restoration_num_layers, pairs, 2)
+    expected_sllm = N * per_frame + restoration + head(2 * N - 1)
+    expected_baseline = 2 * N * per_frame + head(2 * N)
+
+    def flops(spec):
+        pixel_values = spec.random_inputs(1, torch.device("cpu"), torch.float32)
+        return count_flops(lambda: spec.model(pixel_values=pixel_values))
+
+    assert flops(sllm) == expected_sllm
+    assert flops(baseline) == expected_baseline
+    assert flops(single) == N * per_frame + head(N)
+    restoration_module = sllm.components["restoration"][0]
+    assert count_flops(lambda: restoration_module(torch.randn(1, N, d))) == restoration
+
+
+def test_sllm_end_to_end_decodes_only_the_kept_frames(monkeypatch, make_video):
+    video = str(make_video("clip.mp4", num_frames=30))
+    original = video_io._decode
+    calls = []
+
+    def spy(source, wanted, stop_after):
+        frames, decoded, declared = original(source, wanted, stop_after)
+        calls.append({"decoded": decoded, "converted": len(frames)})
+        return frames, decoded, declared
+
+    monkeypatch.setattr(video_io, "_decode", spy)
+    counts = {}
+    for spec in build_sllm_models("tiny", num_kept_frames=N, num_classes=3):
+        calls.clear()
+        pixel_values = spec.preprocess([video])
+        assert pixel_values.shape == (1, spec.num_frames, 3, spec.image_size, spec.image_size)
+        counts[spec.family] = (sum(call["converted"] for call in calls), max(call["decoded"] for call in calls))
+    assert counts["sllm"][0] == N
+    assert counts["text4vis_2n"][0] == 2 * N
+    # decoding stops at the last needed frame: SLLM's last kept frame comes before the baseline's last frame
+    assert counts["sllm"][1] < counts["text4vis_2n"][1] <= 30
+
+
+def test_interleaving_rotates_the_order_and_times_every_task():
+    order = []
+    tasks = {name: (lambda name=name: order.append(name)) for name in "abc"}
+    times = run_interleaved(tasks, repetitions=3, warmup=1, device="cpu")
+    assert order == list("abc" "abc" "bca" "cab")
+    assert all(len(values) == 3 and min(values) >= 0 for values in times.values())
+    with pytest.raises(ValueError, match="repetitions"):
+        run_interleaved(tasks, repetitions=0, warmup=0)
+
+
+def test_peak_memory_counts_allocations_during_the_call():
+    def allocate():
+        big = torch.ones(1024, 1024)  # 4 MiB alive at once with the next one
+        other = torch.ones(1024, 1024)
+        return float((big + other).sum())
+
+    peak, method = measure_peak_memory(allocate, torch.device("cpu"))
+    assert "profiler" in method
+    assert 8 * 2**20 <= peak <= 16 * 2**20
