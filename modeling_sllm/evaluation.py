@@ -646,11 +646,12 @@ def measure_throughput(
     num_warmup: int = 1,
 ) -> dict:
     """
-    Both throughputs of the results JSON, for the batch size and device given.
+    Both throughputs of the results JSON, for the batch size and device given, single-view (one clip, centre crop:
+    the processor's inference path; multi-view costs about `V` times more).
 
     Returns:
         `{"device", "batch_size", "dtype", "model_videos_per_s", "end_to_end_videos_per_s", "num_videos",
-        "frames_decoded_per_video", "torch_threads"}`: model-only videos/s on in-memory pixel tensors (the processed
+        "frames_decoded_per_video", "views_per_video", "torch_threads"}`: model-only videos/s on in-memory pixel tensors (the processed
         first videos), end-to-end videos/s over `videos` (decode + preprocess + model).
     """
     device = _resolve_device(device, model)
@@ -666,6 +667,7 @@ def measure_throughput(
         "end_to_end_videos_per_s": end_to_end["videos_per_s"],
         "num_videos": end_to_end["num_videos"],
         "frames_decoded_per_video": end_to_end["frames_per_video"],
+        "views_per_video": 1,
         "torch_threads": torch.get_num_threads(),
     }
 

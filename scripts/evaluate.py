@@ -20,13 +20,17 @@ import os
 import sys
 from dataclasses import dataclass, field
 
-import datasets
-import torch
-import transformers
-from transformers import AutoModelForVideoClassification, HfArgumentParser
 
+# This file shares its name with the `evaluate` library (used by the accuracy metric): keep its own folder off the
+# import path, so that `import evaluate` finds the library and not this script.
+_SCRIPT_DIR = os.path.dirname(os.path.abspath(__file__))
+sys.path[:] = [path for path in sys.path if os.path.abspath(path or os.curdir) != _SCRIPT_DIR]
+sys.path.insert(0, os.path.dirname(_SCRIPT_DIR))
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import datasets  # noqa: E402
+import torch  # noqa: E402
+import transformers  # noqa: E402
+from transformers import AutoModelForVideoClassification, HfArgumentParser  # noqa: E402
 
 from modeling_sllm.data import SLLMDataArguments, SLLMVideoTransform, load_video_datasets, sllm_collate_fn  # noqa: E402
 from modeling_sllm.evaluation import (  # noqa: E402
@@ -135,8 +139,11 @@ def setup_logging(log_level: str) -> None:
     if not isinstance(level, int):
         raise ValueError(f"Unknown log_level {log_level!r}.")
     logger.setLevel(level)
-    datasets.utils.logging.set_verbosity(level)
-    transformers.utils.logging.set_verbosity(level)
+    # the libraries' own INFO messages (configs, processor dumps) only with log_level=debug
+    library_level = level if level <= logging.DEBUG else max(level, logging.WARNING)
+    datasets.utils.logging.set_verbosity(library_level)
+    transformers.utils.logging.set_verbosity(library_level)
+    logging.getLogger("modeling_sllm").setLevel(level)
     transformers.utils.logging.enable_default_handler()
     transformers.utils.logging.enable_explicit_format()
 

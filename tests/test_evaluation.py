@@ -2,6 +2,8 @@
 
 import csv
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -309,11 +311,16 @@ def test_evaluate_script_zero_shot_on_unseen_classes(saved_clip_model, make_vide
     label_file = tmp_path / "unseen.txt"
     label_file.write_text("".join(f"{i};{n};{d}\n" for i, (n, d) in enumerate(NEW_CLASSES)))
     out = tmp_path / "zero-shot"
-    results = run_evaluate_script(
-        ["--model_name_or_path", saved_clip_model, "--validation_dir", root, "--zero_shot_label_file", label_file,
-         "--prompt_mode", "enhance", "--batch_size", 2, "--device", "cpu", "--output_dir", out, "--disable_tqdm",
-         "--log_level", "warning"]
-    )
+    # as a command, from another folder: the script must import the `evaluate` library, not itself
+    command = [
+        sys.executable, ROOT / "scripts" / "evaluate.py", "--model_name_or_path", saved_clip_model, "--validation_dir",
+        root, "--zero_shot_label_file", label_file, "--prompt_mode", "enhance", "--batch_size", 2, "--device", "cpu",
+        "--output_dir", out, "--disable_tqdm", "--log_level", "warning",
+    ]
+    completed = subprocess.run([str(arg) for arg in command], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert "3 videos, 4 classes: top-1" in completed.stdout
+    results = json.loads((out / "results.json").read_text())
     assert results["zero_shot"] is True and results["throughput"] is None and results["fidelity"] is None
     assert results["dataset"]["num_videos"] == 3 and results["dataset"]["num_classes"] == 4
     # dataset classes are matched by name: "clap hands" (id 3) has 2 videos, "pour water" (id 1) has 1
