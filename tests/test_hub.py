@@ -1,0 +1,249 @@
+"""Model cards (template + model-index metadata) and Hub uploads, with HfApi mocked: nothing leaves the machine."""
+
+import importlib.util
+import json
+import os
+from pathlib import Path
+from unittest import mock
+
+import pytest
+from huggingface_hub import ModelCard, metadata_load
+from huggingface_hub.utils import filter_repo_objects
+
+from modeling_sllm import SLLMVideoProcessor
+from modeling_sllm.hub import (
+    HUB_IGNORE_PATTERNS,
+    SLLMHubError,
+    build_model_card,
+    eval_results_from_evaluation,
+    load_evaluation,
+    prepare_hub_folder,
+    push_to_hub,
+)
+from sllm_testing import tiny_model
+
+
+ROOT = Path(__file__).resolve().parents[1]
+MODEL_FILES = {
+    "config.json",
+    "model.safetensors",
+    "video_preprocessor_config.json",
+    "configuration_sllm.py",
+    "modeling_sllm.py",
+    "video_processing_sllm.py",
+    "sampling.py",
+    "video_io.py",
+    "text_features.py",
+}
+
+
+def evaluation(**overrides):
+    result = {
+        "model": "out/sllm-hmdb51",
+        "dataset": {"name": "hmdb51", "config": "split1", "split": "validation", "num_videos": 1530, "num_classes": 51},
+        "views": {"num_clips": 1, "num_crops": 1},
+        "zero_shot": False,
+        "metrics": {"top1": 0.81546, "top5": 0.9712, "mean_class_accuracy": 0.8098},
+        "per_class": [
+            {"id": i, "name": f"class_{i}", "accuracy": 0.5 + 0.05 * i, "support": 30} for i in range(8)
+        ],
+        "throughput": {
+            "device": "cpu",
+            "batch_size": 4,
+            "model_videos_per_s": 12.3456,
+            "end_to_end_videos_per_s": 7.891,
+        },
+        "fidelity": {"restored_cosine": 0.91234, "interpolation_cosine": 0.88},
+    }
+    result.update(overrides)
+    return result
+
+
+@pytest.fixture
+def model_dir(tmp_path):
+    folder = tmp_path / "sllm-tiny"
+    tiny_model(seed=3).save_pretrained(folder)
+    SLLMVideoProcessor(num_frames=4, keep_interval=2, crop_size={"height": 32, "width": 32}).save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture
+def eval_file(tmp_path):
+    path = tmp_path / "eval_hmdb51.json"
+    path.write_text(json.dumps(evaluation()))
+    return path
+
+
+def test_card_metadata_parses_back_with_the_model_index(model_dir, eval_file, tmp_path):
+    zero_shot = evaluation(zero_shot=True, views={"num_clips": 2, "num_crops": 3}, throughput=None, fidelity=None)
+    zero_shot["dataset"] = dict(zero_shot["dataset"], name="ucf101", config=None, split="test")
+    card = build_model_card(model_dir, [eval_file, zero_shot], repo_id="my-org/sllm-tiny", license="mit")
+    path = tmp_path / "README.md"
+    card.save(path)
+
+    loaded = ModelCard.load(path)
+    assert loaded.data.pipeline_tag == "video-classification" and loaded.data.library_name == "transformers"
+    assert loaded.data.license == "mit" and loaded.data.model_name == "sllm-tiny"
+    assert loaded.data.datasets == ["hmdb51", "ucf101"] and "sllm" in loaded.data.tags
+    results = {(r.dataset_type, r.metric_type): r for r in loaded.data.eval_results}
+    assert len(results) == 6
+    top1 = results[("hmdb51", "accuracy")]
+    assert top1.metric_value == 81.55 and top1.task_type == "video-classification"
+    assert (top1.dataset_name, top1.dataset_config, top1.dataset_split) == ("HMDB-51", "split1", "validation")
+    assert top1.metric_name == "Top-1 Accuracy (1x1 views)"
+    assert results[("hmdb51", "top_5_accuracy")].metric_value == 97.12
+    assert results[("ucf101", "mean_class_accuracy")].metric_name == "Mean Class Accuracy (2x3 views, zero-shot)"
+
+    metadata = metadata_load(path)
+    model_index = metadata["model-index"]
+    assert model_index[0]["name"] == "sllm-tiny"
+    first = model_index[0]["results"][0]
+    assert first["task"]["type"] == "video-classification" and first["dataset"]["type"] == "hmdb51"
+    assert {"type": "accuracy", "value": 81.55, "name": "Top-1 Accuracy (1x1 views)"}.items() <= first["metrics"][0].items()
+
+
+def test_card_text_has_task_efficiency_results_uses_limits_and_citation(model_dir, eval_file):
+    text = str(build_model_card(model_dir, [eval_file], repo_id="my-org/sllm-tiny"))
+    assert 'pipeline("video-classification", model="my-org/sllm-tiny", trust_remote_code=True)' in text
+    assert "| HMDB-51 (split1) | validation | 1530 | 1 x 1 | 81.55% | 97.12% | 80.98% |" in text
+    assert "4 of the 8 sampled frames (50% of the encoder work" in text and "ideal speed-up of 2x" in text
+    assert "12.35 videos/s for the model alone" in text
+    assert "Hardest classes on HMDB-51 (split1) (validation): class_0 50.0% (30 videos)" in text
+    assert "restored_cosine = 0.9123" in text
+    assert "3 classes" in text and "walk, run, jump" in text
+    for heading in ("## Intended use", "## Limitations", "## Efficiency", "## Citation"):
+        assert heading in text
+    assert "Sample Less, Learn More: Efficient Action Recognition via Frame Feature Restoration" in text
+    assert "2307.14866" in text and "ACM MM" in text
+    assert "{{" not in text and "{%" not in text
+
+
+def test_card_without_results_and_for_a_converted_checkpoint(model_dir):
+    (model_dir / "conversion_report.json").write_text(
+        json.dumps({"checkpoint": "/downloads/last_model.pt", "sha256": "ab" * 32, "epoch": 29})
+    )
+    card = build_model_card(model_dir)
+    assert card.data.eval_results is None and card.data.model_name == "sllm-tiny"
+    assert "No evaluation results were given" in card.text
+    assert "released checkpoint `last_model.pt` (epoch 29)" in card.text and "ab" * 32 in card.text
+
+
+def test_evaluation_files_are_checked(tmp_path):
+    with pytest.raises(SLLMHubError, match="missing field metrics.'top5'"):
+        load_evaluation(evaluation(metrics={"top1": 0.5, "mean_class_accuracy": 0.5}))
+    with pytest.raises(SLLMHubError, match=r"metrics.'top1' = 81.5 is not a fraction in \[0, 1\]"):
+        load_evaluation(evaluation(metrics={"top1": 81.5, "top5": 0.9, "mean_class_accuracy": 0.8}))
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    with pytest.raises(SLLMHubError, match="bad.json' is not valid JSON"):
+        load_evaluation(bad)
+    with pytest.raises(SLLMHubError, match="does not exist"):
+        load_evaluation(tmp_path / "missing.json")
+    local = evaluation()
+    local["dataset"] = dict(local["dataset"], name=str(tmp_path))
+    assert eval_results_from_evaluation(local)[0].dataset_type == tmp_path.name
+
+
+def test_prepare_hub_folder_writes_the_card_and_lists_the_upload(model_dir, eval_file):
+    (model_dir / "checkpoint-10").mkdir()
+    (model_dir / "checkpoint-10" / "optimizer.pt").write_bytes(b"0")
+    (model_dir / "training_args.bin").write_bytes(b"0")
+    card = build_model_card(model_dir, [eval_file], repo_id="my-org/sllm-tiny")
+    prepared = prepare_hub_folder(model_dir, card)
+    assert set(prepared.files) == MODEL_FILES | {"README.md"}
+    assert ModelCard.load(model_dir / "README.md").data.eval_results[0].metric_value == 81.55
+
+
+@pytest.mark.parametrize(
+    "breakage,message",
+    [
+        (lambda d: (d / "modeling_sllm.py").unlink(), r"lacks modeling_sllm\.py, needed by config\.json auto_map"),
+        (lambda d: (d / "sampling.py").unlink(), r"lacks sampling\.py, needed by video_processing_sllm\.py"),
+        (lambda d: (d / "model.safetensors").unlink(), "has no safetensors weights"),
+        (lambda d: (d / "video_preprocessor_config.json").unlink(), "has no video_preprocessor_config.json"),
+        (lambda d: _edit_json(d / "config.json", auto_map=None), "auto_map has no 'AutoConfig'"),
+        (lambda d: _edit_json(d / "video_preprocessor_config.json", num_frames=8), "num_frames=8 but config.json has num_frames=4"),
+        (lambda d: _edit_json(d / "config.json", id2label={"0": "a", "1": "b"}, label2id=None), r"class_embeddings has shape \(3, 64\) but config.json has 2 labels"),
+    ],
+)
+def test_incomplete_folders_are_refused_with_the_file_named(model_dir, breakage, message):
+    breakage(model_dir)
+    with pytest.raises(SLLMHubError, match=message):
+        prepare_hub_folder(model_dir)
+
+
+def _edit_json(path, **changes):
+    content = json.loads(path.read_text())
+    for key, value in changes.items():
+        if value is None:
+            content.pop(key, None)
+        else:
+            content[key] = value
+    path.write_text(json.dumps(content))
+
+
+def test_push_to_hub_creates_the_repo_and_uploads_the_checked_folder(model_dir, eval_file):
+    card = build_model_card(model_dir, [eval_file], repo_id="my-org/sllm-tiny")
+    (model_dir / "optimizer.pt").write_bytes(b"0")
+    with mock.patch("modeling_sllm.hub.HfApi") as api_class:
+        api = api_class.return_value
+        api.upload_folder.return_value = "commit-info"
+        result = push_to_hub(
+            model_dir, "my-org/sllm-tiny", card=card, token="hf_test", private=True, commit_message="Add SLLM"
+        )
+    assert result == "commit-info"
+    api_class.assert_called_once_with(token="hf_test")
+    api.create_repo.assert_called_once_with("my-org/sllm-tiny", repo_type="model", private=True, exist_ok=True)
+    api.create_branch.assert_not_called()
+    api.upload_folder.assert_called_once()
+    kwargs = api.upload_folder.call_args.kwargs
+    assert kwargs["repo_id"] == "my-org/sllm-tiny" and kwargs["folder_path"] == str(model_dir)
+    assert kwargs["commit_message"] == "Add SLLM" and kwargs["repo_type"] == "model"
+    # what upload_folder would send: the folder filtered by the patterns it was given
+    files = sorted(p.relative_to(model_dir).as_posix() for p in model_dir.rglob("*") if p.is_file())
+    uploaded = set(filter_repo_objects(files, allow_patterns=kwargs.get("allow_patterns"), ignore_patterns=kwargs["ignore_patterns"]))
+    assert uploaded == MODEL_FILES | {"README.md"}
+    readme = ModelCard.load(model_dir / "README.md")
+    assert readme.data.model_name == "sllm-tiny" and len(readme.data.eval_results) == 3
+
+
+def test_push_to_hub_refuses_bad_repo_ids_and_broken_folders_before_any_call(model_dir):
+    with mock.patch("modeling_sllm.hub.HfApi") as api_class:
+        with pytest.raises(SLLMHubError, match="repo_id must look like 'org/name'"):
+            push_to_hub(model_dir, "no-org")
+        (model_dir / "model.safetensors").unlink()
+        with pytest.raises(SLLMHubError, match="no safetensors weights"):
+            push_to_hub(model_dir, "my-org/sllm-tiny")
+    api_class.assert_not_called()
+
+
+def load_script(name):
+    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_push_script_dry_run_and_upload(model_dir, eval_file):
+    script = load_script("push_to_hub")
+    prepared = script.main(
+        ["--model_dir", str(model_dir), "--repo_id", "my-org/sllm-tiny", "--evaluation_files", str(eval_file), "--dry_run"]
+    )
+    assert set(prepared.files) == MODEL_FILES | {"README.md"}
+    assert metadata_load(model_dir / "README.md")["model-index"][0]["results"][0]["metrics"][0]["value"] == 81.55
+    with mock.patch("modeling_sllm.hub.HfApi") as api_class:
+        script.main(
+            ["--model_dir", str(model_dir), "--repo_id", "my-org/sllm-tiny", "--private", "--revision", "v1", "--keep_readme"]
+        )
+    api = api_class.return_value
+    api.create_repo.assert_called_once_with("my-org/sllm-tiny", repo_type="model", private=True, exist_ok=True)
+    api.create_branch.assert_called_once_with("my-org/sllm-tiny", branch="v1", repo_type="model", exist_ok=True)
+    assert api.upload_folder.call_args.kwargs["revision"] == "v1"
+    # --keep_readme kept the card written by the dry run
+    assert metadata_load(model_dir / "README.md")["model-index"][0]["name"] == "sllm-tiny"
+
+
+def test_ignore_patterns_cover_training_state():
+    names = ["checkpoint-5/model.safetensors", "optimizer.pt", "trainer_state.json", "runs/events", "config.json"]
+    assert list(filter_repo_objects(names, ignore_patterns=HUB_IGNORE_PATTERNS)) == ["config.json"]
+    assert os.path.isfile(ROOT / "hub_cards" / "sllm_model_card.md")
