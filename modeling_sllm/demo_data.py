@@ -23,8 +23,8 @@ root/
     .sllm_demo_complete              written last: the generation parameters (JSON)
 ```
 
-The same arguments always give the same frames: each clip has its own random generator, seeded from `(seed, split,
-class, index)`, so adding videos to a split does not change the existing ones.
+The same arguments always give the same frames: each clip has its own random generator ([`demo_clip_rng`], seeded
+from `(seed, split, class, index)`), so adding videos to a split does not change the existing ones.
 """
 
 import json
@@ -43,7 +43,7 @@ from .video_io import count_frames
 
 logger = logging.get_logger(__name__)
 
-__all__ = ["DEMO_CLASSES", "DemoClip", "generate_demo_dataset", "render_demo_clip"]
+__all__ = ["DEMO_CLASSES", "DemoClip", "demo_clip_rng", "generate_demo_dataset", "render_demo_clip", "write_mp4"]
 
 # (name, description). Classes 2i and 2i+1 are the time reversal of each other.
 DEMO_CLASSES: list[tuple[str, str]] = [
@@ -78,6 +78,7 @@ class DemoClip(NamedTuple):
         radii (`np.ndarray` of shape `(T,)`): circumradius of the shape, in pixels.
         angles (`np.ndarray` of shape `(T,)`): orientation in radians, increasing clockwise on screen.
         alphas (`np.ndarray` of shape `(T,)`): opacity of the shape in [0, 1].
+        masks (`np.ndarray` of shape `(T, size, size)`, float32): fraction of each pixel covered by the shape.
         shape (`str`): "circle", "square" or "triangle".
     """
 
@@ -86,7 +87,15 @@ class DemoClip(NamedTuple):
     radii: np.ndarray
     angles: np.ndarray
     alphas: np.ndarray
+    masks: np.ndarray
     shape: str
+
+
+def demo_clip_rng(seed: int, split: str, class_index: int, video_index: int) -> np.random.Generator:
+    """The generator of video `video_index` of class `class_index` in `split` ("train" or "validation")."""
+    if split not in _SPLIT_CODES:
+        raise ValueError(f"`split` must be one of {list(_SPLIT_CODES)}, got {split!r}")
+    return np.random.default_rng([int(seed), _SPLIT_CODES[split], int(class_index), int(video_index)])
 
 
 def _class_index(label) -> int:
@@ -188,7 +197,7 @@ def render_demo_clip(label, rng: np.random.Generator, num_frames: int = 32, size
     center = np.stack([np.full(num_frames, rng.uniform(margin, size - margin)) for _ in range(2)], axis=1)
     if motion in ("moving_left", "moving_up"):
         axis = 0 if motion == "moving_left" else 1
-        distance = rng.uniform(0.3, 0.5) * size
+        distance = min(rng.uniform(0.3, 0.5) * size, size - 2 * margin)
         start = rng.uniform(margin + distance, size - margin)
         center[:, axis] = start - distance * u
     elif motion == "growing":
@@ -219,7 +228,7 @@ def render_demo_clip(label, rng: np.random.Generator, num_frames: int = 32, size
     frames = (background + texture)[None] * (1 - weight) + colour * weight
     frames = frames * (1 - marker_weight) + marker * marker_weight + noise
     frames = np.clip(np.rint(frames), 0, 255).astype(np.uint8)
-    return DemoClip(frames, center, radius, angle, alpha, shape)
+    return DemoClip(frames, center, radius, angle, alpha, coverage.astype(np.float32), shape)
 
 
 def write_mp4(path, frames: np.ndarray, fps: int = 16, crf: int = 18) -> None:
@@ -365,7 +374,7 @@ def generate_demo_dataset(
                 folder = staging / split / class_name
                 folder.mkdir(parents=True)
                 for video_index in range(counts[split]):
-                    rng = np.random.default_rng([int(seed), _SPLIT_CODES[split], class_index, video_index])
+                    rng = demo_clip_rng(seed, split, class_index, video_index)
                     clip = render_demo_clip(class_index, rng, num_frames=num_frames, size=size)
                     relative = f"{split}/{class_name}/{class_name}_{_SPLIT_SUFFIX[split]}{video_index:03d}.mp4"
                     write_mp4(staging / relative, clip.frames, fps=fps)
