@@ -25,6 +25,13 @@ from dataclasses import dataclass, field
 # import path, so that `import evaluate` finds the library and not this script.
 _SCRIPT_DIR = os.path.dirname(os.path.abspath(__file__))
 sys.path[:] = [path for path in sys.path if os.path.abspath(path or os.curdir) != _SCRIPT_DIR]
+if __name__ == "evaluate":
+    # Imported as `evaluate` by another process whose path holds this folder (e.g. `python scripts/other.py`):
+    # hand the real library over to that `import evaluate` (a module may replace itself in `sys.modules`).
+    import importlib
+
+    del sys.modules[__name__]
+    sys.modules[__name__] = importlib.import_module("evaluate")
 sys.path.insert(0, os.path.dirname(_SCRIPT_DIR))
 
 import datasets  # noqa: E402
