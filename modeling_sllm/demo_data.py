@@ -235,7 +235,7 @@ def write_mp4(path, frames: np.ndarray, fps: int = 16, crf: int = 18) -> None:
     """
     Encodes RGB frames `(T, H, W, 3)` uint8 (`H` and `W` even) as H.264 (libx264, yuv420p) in an mp4 file.
 
-    Single-threaded, so that the bitstream (and the decoded frames) are the same on every machine and run.
+    Single-threaded, so that a given libx264 build writes the same bitstream (and decoded frames) on every run.
     """
     height, width = frames.shape[1:3]
     with av.open(os.fspath(path), mode="w", format="mp4") as container:
