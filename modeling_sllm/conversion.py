@@ -353,7 +353,8 @@ def convert_state_dict(
     report: SLLMConversionReport | None = None,
 ) -> dict[str, torch.Tensor]:
     """
-    Renames (and splits or transposes) released tensors into our layout. Tensors are returned as float32 copies.
+    Renames (and splits or transposes) released tensors into our layout. Tensors are returned in float32 (views of
+    the source tensors when they already are float32).
 
     Args:
         state_dict: released weights (no `module.` prefix).
@@ -395,7 +396,7 @@ def convert_state_dict(
         for target, value in targets.items():
             if target in converted:
                 raise SLLMConversionError(f"{source_key!r} and {sources[target]!r} both map to {target!r}.")
-            converted[target] = value.detach().to(torch.float32).contiguous().clone()
+            converted[target] = value.detach().to(torch.float32).contiguous()
             sources[target] = source_key
         if report is not None:
             report.mapping[source_key] = list(targets)

@@ -19,7 +19,6 @@ import sys
 from dataclasses import dataclass, field
 
 from transformers import HfArgumentParser
-from transformers.utils import logging as hf_logging
 
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
@@ -64,8 +63,6 @@ class ConversionArguments:
 
 def main(argv: list[str] | None = None) -> str:
     (args,) = HfArgumentParser(ConversionArguments).parse_args_into_dataclasses(args=argv)
-    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
-    hf_logging.set_verbosity_info()
     if os.path.exists(args.output_dir) and not args.overwrite_output_dir:
         raise FileExistsError(f"{args.output_dir!r} already exists; pass --overwrite_output_dir to replace it.")
 
@@ -95,4 +92,5 @@ def main(argv: list[str] | None = None) -> str:
 
 
 if __name__ == "__main__":
+    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
     main()

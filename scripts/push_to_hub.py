@@ -51,7 +51,6 @@ class PushArguments:
 
 def main(argv: list[str] | None = None):
     (args,) = HfArgumentParser(PushArguments).parse_args_into_dataclasses(args=argv)
-    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
     card = None
     if not args.keep_readme:
         card = build_model_card(
@@ -83,4 +82,5 @@ def main(argv: list[str] | None = None):
 
 
 if __name__ == "__main__":
+    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
     main()

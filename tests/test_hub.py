@@ -108,7 +108,7 @@ def test_card_text_has_task_efficiency_results_uses_limits_and_citation(model_di
     assert "| HMDB-51 (split1) | validation | 1530 | 1 x 1 | 81.55% | 97.12% | 80.98% |" in text
     assert "4 of the 8 sampled frames (50% of the encoder work" in text and "ideal speed-up of 2x" in text
     assert "12.35 videos/s for the model alone" in text
-    assert "Hardest classes on HMDB-51 (split1) (validation): class_0 50.0% (30 videos)" in text
+    assert "Hardest classes on HMDB-51 (split1), validation split: class_0 50.0% (30 videos)" in text
     assert "restored_cosine = 0.9123" in text
     assert "3 classes" in text and "walk, run, jump" in text
     for heading in ("## Intended use", "## Limitations", "## Efficiency", "## Citation"):
