@@ -15,6 +15,7 @@ fidelity report), so it does not depend on how the data were loaded.
 """
 
 import csv
+import functools
 import math
 import os
 import time
@@ -110,6 +111,14 @@ def confusion_matrix(labels: Sequence[int], predictions: Sequence[int], num_clas
     return flat.reshape(num_classes, num_classes)
 
 
+@functools.cache
+def _accuracy_metric():
+    """The shipped `sllm_accuracy` metric, loaded once per process (`evaluate.load` of a local module)."""
+    from .metrics import load_sllm_accuracy
+
+    return load_sllm_accuracy()
+
+
 def classification_metrics(
     scores: np.ndarray | torch.Tensor,
     labels: Sequence[int],
@@ -131,8 +140,6 @@ def classification_metrics(
         mean class accuracy over the classes present in `labels`) and `num_videos`; `per_class` is a list of
         `{"id", "name", "accuracy", "support"}` for every class (`accuracy` is `None` for a class without videos).
     """
-    from .metrics import load_sllm_accuracy
-
     scores = scores.detach().float().cpu().numpy() if isinstance(scores, torch.Tensor) else np.asarray(scores)
     labels = np.asarray(labels, dtype=np.int64)
     num_classes = scores.shape[1]
@@ -140,7 +147,7 @@ def classification_metrics(
         class_names = [str(index) for index in range(num_classes)]
     if len(class_names) != num_classes:
         raise ValueError(f"Got {len(class_names)} class names for scores over {num_classes} classes.")
-    result = load_sllm_accuracy().compute(
+    result = _accuracy_metric().compute(
         predictions=scores, references=labels, top_k=top_k, return_per_class=True
     )
     effective_k = max(1, min(int(top_k), num_classes))
