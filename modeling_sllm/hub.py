@@ -13,9 +13,10 @@ Evaluation JSON (all accuracies are fractions in [0, 1]):
 
     {"model": str, "dataset": {"name", "config", "split", "num_videos", "num_classes"},
      "views": {"num_clips", "num_crops"}, "zero_shot": bool,
-     "metrics": {"top1", "top5", "mean_class_accuracy"}, "per_class": [{"id", "name", "accuracy", "support"}],
+     "metrics": {"top1", "top5" (or another "top{k}"), "mean_class_accuracy"},
+     "per_class": [{"id", "name", "accuracy" (None for a class without videos), "support"}],
      "throughput": {"device", "batch_size", "model_videos_per_s", "end_to_end_videos_per_s"} | null,
-     "fidelity": {...} | null}
+     "fidelity": {"methods": {method: {"centred_cosine", "cosine", "mse"}}, "best_method", ...} | null}
 """
 
 import ast
@@ -64,11 +65,7 @@ _DATASET_LABELS = {
     "anet": "ActivityNet",
     "activitynet": "ActivityNet",
 }
-_METRICS = (
-    ("top1", "accuracy", "Top-1 Accuracy"),
-    ("top5", "top_5_accuracy", "Top-5 Accuracy"),
-    ("mean_class_accuracy", "mean_class_accuracy", "Mean Class Accuracy"),
-)
+_TOP_K = re.compile(r"top(\d+)")
 
 
 class SLLMHubError(ValueError):
@@ -112,14 +109,27 @@ def load_evaluation(evaluation: str | os.PathLike | dict) -> dict:
     require(dataset, "name", "dataset.", str)
     require(dataset, "split", "dataset.", str)
     metrics = require(evaluation, "metrics", "", dict)
-    for key, _, _ in _METRICS:
-        value = require(metrics, key, "metrics.", (int, float))
-        if not 0.0 <= value <= 1.0:
-            raise SLLMHubError(f"{source}: metrics.{key!r} = {value} is not a fraction in [0, 1].")
+    require(metrics, "top1", "metrics.", (int, float))
+    require(metrics, "mean_class_accuracy", "metrics.", (int, float))
+    for key, value in metrics.items():
+        if key in ("top1", "mean_class_accuracy") or _TOP_K.fullmatch(key):
+            value = require(metrics, key, "metrics.", (int, float))
+            if not 0.0 <= value <= 1.0:
+                raise SLLMHubError(f"{source}: metrics.{key!r} = {value} is not a fraction in [0, 1].")
     views = evaluation.get("views") or {}
     if not isinstance(views, dict):
         raise SLLMHubError(f"{source}: field 'views' must be an object with num_clips and num_crops.")
     return evaluation
+
+
+def _metric_keys(metrics: dict) -> list[tuple[str, str, str]]:
+    """`(key, metric type, display name)` of the accuracies of an evaluation: top-1, top-k (k > 1), mean class."""
+    top_k = sorted((int(match.group(1)), key) for key in metrics if (match := _TOP_K.fullmatch(key)) and key != "top1")
+    return (
+        [("top1", "accuracy", "Top-1 Accuracy")]
+        + [(key, f"top_{k}_accuracy", f"Top-{k} Accuracy") for k, key in top_k]
+        + [("mean_class_accuracy", "mean_class_accuracy", "Mean Class Accuracy")]
+    )
 
 
 def _dataset_label(name: str) -> str:
@@ -140,7 +150,7 @@ def eval_results_from_evaluation(
     evaluation: str | os.PathLike | dict, source_name: str | None = None, source_url: str | None = None
 ) -> list[EvalResult]:
     """
-    `huggingface_hub.EvalResult`s (one per metric: top-1, top-5, mean class accuracy, in percent) of one evaluation.
+    `huggingface_hub.EvalResult`s (one per metric: top-1, top-k, mean class accuracy, in percent) of one evaluation.
 
     The views (clips x crops) and zero-shot setting are part of the metric names so that results of different
     protocols on the same dataset stay apart.
@@ -162,7 +172,7 @@ def eval_results_from_evaluation(
             source_name=source_name,
             source_url=source_url,
         )
-        for key, metric_type, metric_name in _METRICS
+        for key, metric_type, metric_name in _metric_keys(evaluation["metrics"])
     ]
 
 
@@ -184,20 +194,18 @@ def _looks_like_dataset_id(name: str) -> bool:
 def _evaluation_view(evaluation: dict) -> dict:
     """What the template shows of one evaluation (percentages as numbers with two decimals)."""
     dataset, metrics = evaluation["dataset"], evaluation["metrics"]
-    per_class = [item for item in evaluation.get("per_class") or [] if isinstance(item, dict) and "accuracy" in item]
+    per_class = [
+        item
+        for item in evaluation.get("per_class") or []
+        if isinstance(item, dict) and isinstance(item.get("accuracy"), (int, float))
+    ]
     weakest = sorted(per_class, key=lambda item: (item["accuracy"], str(item.get("name"))))[:5]
     throughput = evaluation.get("throughput") or None
     if throughput:
         throughput = {
             key: round(value, 2) if isinstance(value, float) else value for key, value in throughput.items()
         }
-    fidelity = evaluation.get("fidelity") or None
-    if isinstance(fidelity, dict):
-        fidelity = {
-            key: round(value, 4) if isinstance(value, float) else value
-            for key, value in fidelity.items()
-            if isinstance(value, (int, float, str))
-        } or None
+    top_k = [(key, name) for key, _, name in _metric_keys(metrics) if key not in ("top1", "mean_class_accuracy")]
     return {
         "dataset_label": _dataset_label(dataset["name"]) + (f" ({dataset['config']})" if dataset.get("config") else ""),
         "split": dataset["split"],
@@ -205,10 +213,11 @@ def _evaluation_view(evaluation: dict) -> dict:
         "views": _views_label(evaluation).replace("x", " x "),
         "zero_shot": bool(evaluation.get("zero_shot")),
         "top1": f"{_percent(metrics['top1']):.2f}",
-        "top5": f"{_percent(metrics['top5']):.2f}",
+        "top_k": f"{_percent(metrics[top_k[0][0]]):.2f}%" if top_k else "n/a",
+        "k": top_k[0][0][3:] if top_k else None,
         "mean_class_accuracy": f"{_percent(metrics['mean_class_accuracy']):.2f}",
         "throughput": throughput,
-        "fidelity": fidelity if isinstance(fidelity, dict) else None,
+        "fidelity": _fidelity_summary(evaluation.get("fidelity")),
         "weakest_classes": [
             {"name": item.get("name", item.get("id")), "accuracy": f"{_percent(item['accuracy']):.1f}", "support": item.get("support", "?")}
             for item in weakest
@@ -216,6 +225,28 @@ def _evaluation_view(evaluation: dict) -> dict:
         if len(per_class) > 5
         else [],
     }
+
+
+def _fidelity_summary(fidelity) -> str | None:
+    """One sentence on the restoration fidelity report of `evaluation.py` (or its scalar entries)."""
+    if not isinstance(fidelity, dict) or not fidelity:
+        return None
+    methods = fidelity.get("methods")
+    if isinstance(methods, dict) and methods:
+        scores = [
+            f"{name.replace('_', ' ')} {values['centred_cosine']:.3f}"
+            for name, values in methods.items()
+            if isinstance(values, dict) and isinstance(values.get("centred_cosine"), (int, float))
+        ]
+        if scores:
+            best = f" (best: {fidelity['best_method'].replace('_', ' ')})" if isinstance(fidelity.get("best_method"), str) else ""
+            return "centred cosine similarity with the true features of the skipped frames: " + ", ".join(scores) + best
+    scalars = [
+        f"{key} = {value:.4g}" if isinstance(value, float) else f"{key} = {value}"
+        for key, value in fidelity.items()
+        if isinstance(value, (int, float, str)) and not isinstance(value, bool)
+    ]
+    return ", ".join(scalars) or None
 
 
 def build_model_card(
@@ -303,6 +334,9 @@ def build_model_card(
     image_size = config.vision_config.image_size
     ratio = config.num_sampled_frames / config.num_frames
     dataset_names = ", ".join(dict.fromkeys(_dataset_label(e["dataset"]["name"]) for e in evaluations))
+    views = [_evaluation_view(evaluation) for evaluation in evaluations]
+    top_k_values = {view["k"] for view in views}
+    top_k_header = f"Top-{top_k_values.pop()}" if len(top_k_values) == 1 and None not in top_k_values else "Top-k"
     return ModelCard.from_template(
         card_data,
         template_path=str(template_path),
@@ -327,7 +361,8 @@ def build_model_card(
         labels_preview=preview,
         encoded_percent=f"{100 / ratio:.0f}",
         ideal_speedup=f"{ratio:.2f}".rstrip("0").rstrip("."),
-        evaluations=[_evaluation_view(evaluation) for evaluation in evaluations],
+        evaluations=views,
+        top_k_header=top_k_header,
         conversion=conversion,
     )
 

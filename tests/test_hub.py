@@ -46,14 +46,22 @@ def evaluation(**overrides):
         "metrics": {"top1": 0.81546, "top5": 0.9712, "mean_class_accuracy": 0.8098},
         "per_class": [
             {"id": i, "name": f"class_{i}", "accuracy": 0.5 + 0.05 * i, "support": 30} for i in range(8)
-        ],
+        ]
+        + [{"id": 8, "name": "class_without_videos", "accuracy": None, "support": 0}],
         "throughput": {
             "device": "cpu",
             "batch_size": 4,
             "model_videos_per_s": 12.3456,
             "end_to_end_videos_per_s": 7.891,
         },
-        "fidelity": {"restored_cosine": 0.91234, "interpolation_cosine": 0.88},
+        "fidelity": {
+            "num_videos": 12,
+            "methods": {
+                "restored": {"centred_cosine": 0.91234, "cosine": 0.99, "mse": 0.1},
+                "linear_interpolation": {"centred_cosine": 0.88, "cosine": 0.98, "mse": 0.2},
+            },
+            "best_method": "restored",
+        },
     }
     result.update(overrides)
     return result
@@ -109,7 +117,8 @@ def test_card_text_has_task_efficiency_results_uses_limits_and_citation(model_di
     assert "4 of the 8 sampled frames (50% of the encoder work" in text and "ideal speed-up of 2x" in text
     assert "12.35 videos/s for the model alone" in text
     assert "Hardest classes on HMDB-51 (split1), validation split: class_0 50.0% (30 videos)" in text
-    assert "restored_cosine = 0.9123" in text
+    assert "true features of the skipped frames: restored 0.912, linear interpolation 0.880 (best: restored)" in text
+    assert "| Top-1 | Top-5 | Mean class accuracy |" in text
     assert "3 classes" in text and "walk, run, jump" in text
     for heading in ("## Intended use", "## Limitations", "## Efficiency", "## Citation"):
         assert heading in text
@@ -128,9 +137,18 @@ def test_card_without_results_and_for_a_converted_checkpoint(model_dir):
     assert "released checkpoint `last_model.pt` (epoch 29)" in card.text and "ab" * 32 in card.text
 
 
+def test_other_top_k_and_scalar_fidelity(model_dir):
+    three = evaluation(metrics={"top1": 0.5, "top3": 0.75, "mean_class_accuracy": 0.5}, fidelity={"mse": 0.123456})
+    card = build_model_card(model_dir, [three, evaluation()])
+    assert [r.metric_type for r in card.data.eval_results[:3]] == ["accuracy", "top_3_accuracy", "mean_class_accuracy"]
+    assert card.data.eval_results[1].metric_value == 75.0
+    assert "| Top-1 | Top-k | Mean class accuracy |" in card.text and "| 50.00% | 75.00% (k=3) | 50.00% |" in card.text
+    assert "Restoration fidelity on HMDB-51 (split1): mse = 0.1235." in card.text
+
+
 def test_evaluation_files_are_checked(tmp_path):
-    with pytest.raises(SLLMHubError, match="missing field metrics.'top5'"):
-        load_evaluation(evaluation(metrics={"top1": 0.5, "mean_class_accuracy": 0.5}))
+    with pytest.raises(SLLMHubError, match="missing field metrics.'mean_class_accuracy'"):
+        load_evaluation(evaluation(metrics={"top1": 0.5, "top5": 0.5}))
     with pytest.raises(SLLMHubError, match=r"metrics.'top1' = 81.5 is not a fraction in \[0, 1\]"):
         load_evaluation(evaluation(metrics={"top1": 81.5, "top5": 0.9, "mean_class_accuracy": 0.8}))
     bad = tmp_path / "bad.json"
