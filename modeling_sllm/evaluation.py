@@ -28,6 +28,7 @@ from torch.utils.data import DataLoader
 
 from transformers.utils import logging
 
+from .data import sllm_collate_fn
 from .fidelity import FIDELITY_METHODS, collect_restoration_embeddings, fidelity_metrics
 from .text_features import SLLMLabel, build_prompts, encode_prompts, read_label_file
 
@@ -235,20 +236,6 @@ def _resolve_device(device: str | torch.device | None, model: torch.nn.Module | 
     return torch.device(device)
 
 
-def stack_collate_fn(examples: Sequence[dict]) -> dict:
-    """Stacks the tensors (and ints) of a list of example dicts into a batch dict; other values become lists."""
-    batch = {}
-    for key in examples[0]:
-        values = [example[key] for example in examples]
-        if isinstance(values[0], torch.Tensor):
-            batch[key] = torch.stack(values)
-        elif isinstance(values[0], (int, np.integer)) and not isinstance(values[0], bool):
-            batch[key] = torch.tensor([int(value) for value in values])
-        else:
-            batch[key] = values
-    return batch
-
-
 def make_eval_dataloader(data, batch_size: int = 8, collate_fn=None, num_workers: int = 0) -> DataLoader | Iterable:
     """
     A `DataLoader` over `data` in order, keeping the last partial batch (`drop_last=False`, unlike the release), or
@@ -258,13 +245,13 @@ def make_eval_dataloader(data, batch_size: int = 8, collate_fn=None, num_workers
         return data
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}.")
-    if collate_fn is None:
-        try:
-            from .data import sllm_collate_fn as collate_fn
-        except ImportError:
-            collate_fn = stack_collate_fn
     return DataLoader(
-        data, batch_size=batch_size, shuffle=False, drop_last=False, collate_fn=collate_fn, num_workers=num_workers
+        data,
+        batch_size=batch_size,
+        shuffle=False,
+        drop_last=False,
+        collate_fn=collate_fn or sllm_collate_fn,
+        num_workers=num_workers,
     )
 
 
@@ -324,12 +311,13 @@ def evaluate_model(
         batch_size (`int`): videos per batch (used when `data` is a dataset). A forward pass sees `batch_size * V`
             clips.
         device: where to run (default: the model's device; `"auto"`: CUDA when available).
-        collate_fn: batch builder for a dataset (default: `data.sllm_collate_fn`, else [`stack_collate_fn`]).
+        collate_fn: batch builder for a dataset (default: [`data.sllm_collate_fn`]).
         view_averaging (`str`): `"softmax"` (Text4Vis) or `"logits"`, see [`average_view_scores`].
         label_map (sequence of `int`, *optional*): dataset label id -> model class id (e.g. when the dataset lists
             its classes in another order than the model).
         top_k (`int`): the k of top-k accuracy (reported as `top{k}`).
         show_progress (`bool`): show a progress bar (also governed by `transformers.utils.logging.disable_progress_bar`).
+        description (`str`): label of the progress bar.
 
     Returns:
         [`SLLMEvaluationResult`].
@@ -821,5 +809,4 @@ __all__ = [
     "restoration_fidelity",
     "save_per_class_csv",
     "set_zero_shot_classifier",
-    "stack_collate_fn",
 ]
