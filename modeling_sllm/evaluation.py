@@ -316,7 +316,8 @@ def evaluate_model(
         label_map (sequence of `int`, *optional*): dataset label id -> model class id (e.g. when the dataset lists
             its classes in another order than the model).
         top_k (`int`): the k of top-k accuracy (reported as `top{k}`).
-        show_progress (`bool`): show a progress bar (also governed by `transformers.utils.logging.disable_progress_bar`).
+        show_progress (`bool`): show a progress bar (`transformers.utils.logging.disable_progress_bar()` hides it
+            too).
         description (`str`): label of the progress bar.
 
     Returns:
@@ -622,7 +623,8 @@ def measure_end_to_end_throughput(
     _synchronize(device)
     seconds = time.perf_counter() - start
     if len(set(frames_per_video)) != 1:
-        raise RuntimeError(f"The processor decoded different numbers of frames per video: {sorted(set(frames_per_video))}.")
+        counts = sorted(set(frames_per_video))
+        raise RuntimeError(f"The processor decoded different numbers of frames per video: {counts}.")
     return {
         "videos_per_s": len(videos) / seconds,
         "num_videos": len(videos),
@@ -646,8 +648,8 @@ def measure_throughput(
 
     Returns:
         `{"device", "batch_size", "dtype", "model_videos_per_s", "end_to_end_videos_per_s", "num_videos",
-        "frames_decoded_per_video", "views_per_video", "torch_threads"}`: model-only videos/s on in-memory pixel tensors (the processed
-        first videos), end-to-end videos/s over `videos` (decode + preprocess + model).
+        "frames_decoded_per_video", "views_per_video", "torch_threads"}`: model-only videos/s on in-memory pixel
+        tensors (the processed first videos), end-to-end videos/s over `videos` (decode + preprocess + model).
     """
     device = _resolve_device(device, model)
     end_to_end = measure_end_to_end_throughput(model, processor, videos, batch_size, device, num_warmup=num_warmup)

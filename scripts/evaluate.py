@@ -53,6 +53,7 @@ from modeling_sllm.evaluation import (  # noqa: E402
     set_zero_shot_classifier,
 )
 from modeling_sllm.text_features import read_label_file  # noqa: E402
+from modeling_sllm.video_io import DEFAULT_FRAME_TEMPLATE  # noqa: E402
 from modeling_sllm.training import parse_args_with_yaml  # noqa: E402
 
 
@@ -209,6 +210,17 @@ def main(args: list[str] | None = None) -> dict:
         )
     dataset = data.datasets[eval_args.split]
     dataset_names = [label.name for label in data.labels]
+    videos = list(dataset["video"])
+    custom_frame_names = (data_args.frame_template, data_args.frame_start_index) != (DEFAULT_FRAME_TEMPLATE, 1)
+    if eval_args.measure_throughput and custom_frame_names:
+        timed = videos[: eval_args.throughput_num_videos]
+        folders = [video for video in timed if isinstance(video, str) and os.path.isdir(video)]
+        if folders:
+            raise ValueError(
+                f"The end-to-end throughput decodes with the video processor, which reads frame folders named "
+                f"{DEFAULT_FRAME_TEMPLATE!r} from 1; these folders use {data_args.frame_template!r} from "
+                f"{data_args.frame_start_index} (e.g. {folders[0]}). Time encoded video files instead."
+            )
 
     # Model
     auto_device = "cuda" if torch.cuda.is_available() else "cpu"
@@ -258,7 +270,6 @@ def main(args: list[str] | None = None) -> dict:
         image_mean=processor.image_mean,
         image_std=processor.image_std,
     )
-    videos = list(dataset["video"])
     eval_dataset = dataset.with_transform(
         SLLMVideoTransform(training=False, num_clips=data_args.num_clips, num_crops=data_args.num_crops, **common)
     )
