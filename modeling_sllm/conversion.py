@@ -130,6 +130,8 @@ class SLLMConversionReport:
             `optimizer_state_dict`), which are not part of the model.
         backbone (`str`): name of the vision tower, e.g. `"ViT-B/32"`.
         has_restoration (`bool`), temporal_head (`str`): what the checkpoint contains.
+        sampling (`dict`): frames of the converted model: `num_frames` (encoded), `keep_interval`,
+            `num_sampled_frames` (TSN segments) and `release_eval_sampling`.
     """
 
     checkpoint: str
@@ -143,6 +145,7 @@ class SLLMConversionReport:
     backbone: str = ""
     has_restoration: bool = True
     temporal_head: str = "transformer"
+    sampling: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -441,7 +444,11 @@ def load_converted_weights(model: SLLMForVideoClassification, converted: dict[st
             f"{len(missing)} parameter(s) of the SLLM model are not provided by the checkpoint: {missing[:20]}."
         )
     result = model.load_state_dict(converted, strict=False)
-    assert set(result.missing_keys) <= set(_NOT_FROM_CHECKPOINT) and not result.unexpected_keys, result
+    if not set(result.missing_keys) <= set(_NOT_FROM_CHECKPOINT) or result.unexpected_keys:
+        raise SLLMConversionError(
+            f"Loading the converted weights left missing keys {result.missing_keys} and unexpected keys "
+            f"{result.unexpected_keys}."
+        )
 
 
 def _check_clip_matches(clip_config, vision_config: dict, clip_name: str, allow_mismatch: bool):
@@ -586,6 +593,12 @@ def convert_original_checkpoint(
     config.text_model_name_or_path = str(clip_model_name_or_path)
     config.prompt_mode = prompt_mode
     report.backbone = backbone_name(config.vision_config)
+    report.sampling = {
+        "num_frames": config.num_frames,
+        "keep_interval": config.keep_interval,
+        "num_sampled_frames": config.num_sampled_frames,
+        "release_eval_sampling": bool(release_eval_sampling),
+    }
 
     model = SLLMForVideoClassification(config)
     load_converted_weights(model, converted, report.mapping)

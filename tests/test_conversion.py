@@ -464,6 +464,9 @@ def test_cli_writes_a_folder_that_auto_classes_and_the_pipeline_load(
     assert processor_config["crop_size"] == {"height": IMAGE, "width": IMAGE}
     report = json.loads((output / "conversion_report.json").read_text())
     assert len(report["mapping"]) == len(state_dict) and report["epoch"] == 29
+    assert report["sampling"] == {
+        "num_frames": 8, "keep_interval": 2, "num_sampled_frames": 16, "release_eval_sampling": True
+    }
 
     model = AutoModelForVideoClassification.from_pretrained(output).eval()
     assert isinstance(model, SLLMForVideoClassification)
