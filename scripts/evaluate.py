@@ -125,7 +125,10 @@ class SLLMEvaluationArguments:
 
     def __post_init__(self):
         if self.split not in SPLITS:
-            raise ValueError(f"split must be one of {SPLITS}, got {self.split!r}.")
+            raise ValueError(
+                f"split must be one of {SPLITS}, got {self.split!r}; for another split of a `datasets` dataset set "
+                "--validation_split (e.g. --validation_split test)."
+            )
         if self.view_averaging not in VIEW_AVERAGING_MODES:
             raise ValueError(f"view_averaging must be one of {VIEW_AVERAGING_MODES}, got {self.view_averaging!r}.")
         if self.dtype not in DTYPES:
