@@ -55,7 +55,6 @@ from .modeling_sllm import SLLMForVideoClassification
 from .text_features import PROMPT_MODES, SLLMLabel, build_prompts, encode_prompts, read_label_file
 from .video_processing_sllm import SLLMVideoProcessor
 
-
 logger = logging.get_logger(__name__)
 
 # Segments of the release's evaluation: 16 sampled frames, 8 encoded (even positions), 7 restored.
@@ -168,10 +167,12 @@ def _file_sha256(path: str) -> str:
     return digest.hexdigest()
 
 
-def load_original_checkpoint(checkpoint_path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], SLLMConversionReport]:
+def load_original_checkpoint(
+    checkpoint_path: str | os.PathLike,
+) -> tuple[dict[str, torch.Tensor], SLLMConversionReport]:
     """
-    Loads a released checkpoint with `torch.load(..., weights_only=True)` (no arbitrary code runs) and returns its model
-    weights with any `module.` prefix removed.
+    Loads a released checkpoint with `torch.load(..., weights_only=True)` (no arbitrary code runs) and returns its
+    model weights with any `module.` prefix removed.
 
     Accepts the release's dict (`epoch`, `model_state_dict`, `optimizer_state_dict`), a dict with `state_dict`, or a
     bare state dict of tensors.
@@ -217,7 +218,8 @@ def load_original_checkpoint(checkpoint_path: str | os.PathLike) -> tuple[dict[s
     if prefixed and len(prefixed) != len(state_dict):
         plain = [key for key in state_dict if not key.startswith("module.")]
         raise SLLMConversionError(
-            f"{path!r}: only some keys carry the DataParallel prefix 'module.' (e.g. {prefixed[0]!r} but {plain[0]!r})."
+            f"{path!r}: only some keys carry the DataParallel prefix 'module.' (e.g. {prefixed[0]!r} but "
+            f"{plain[0]!r})."
         )
     if prefixed:
         state_dict = {key[len("module.") :]: value for key, value in state_dict.items()}
@@ -229,14 +231,18 @@ def load_original_checkpoint(checkpoint_path: str | os.PathLike) -> tuple[dict[s
 
 def _shape(state_dict: dict[str, torch.Tensor], key: str, checkpoint: str = "checkpoint") -> tuple[int, ...]:
     if key not in state_dict:
-        raise SLLMConversionError(f"{checkpoint}: required key {key!r} is missing; is this a released SLLM/Text4Vis file?")
+        raise SLLMConversionError(
+            f"{checkpoint}: required key {key!r} is missing; is this a released SLLM/Text4Vis file?"
+        )
     return tuple(state_dict[key].shape)
 
 
 def _block_indices(state_dict: dict[str, torch.Tensor], pattern: re.Pattern) -> list[int]:
     indices = sorted({int(match.group(1)) for key in state_dict if (match := pattern.match(key))})
     if indices and indices != list(range(len(indices))):
-        raise SLLMConversionError(f"Residual blocks {indices} of {pattern.pattern!r} are not numbered 0..{len(indices) - 1}.")
+        raise SLLMConversionError(
+            f"Residual blocks {indices} of {pattern.pattern!r} are not numbered 0..{len(indices) - 1}."
+        )
     return indices
 
 
@@ -304,10 +310,13 @@ def infer_config_kwargs(
         if key in state_dict
     }
     if len(set(row_counts.values())) > 1:
-        raise SLLMConversionError(f"{checkpoint}: the frame position embeddings have different numbers of rows: {row_counts}.")
+        raise SLLMConversionError(
+            f"{checkpoint}: the frame position embeddings have different numbers of rows: {row_counts}."
+        )
     if temporal_layers and "fusion_model.frame_position_embeddings.weight" not in state_dict:
         raise SLLMConversionError(
-            f"{checkpoint}: 'fusion_model.transformer.resblocks.*' without 'fusion_model.frame_position_embeddings.weight'."
+            f"{checkpoint}: 'fusion_model.transformer.resblocks.*' without "
+            "'fusion_model.frame_position_embeddings.weight'."
         )
     if restoration_layers and "restore_frame_position_embeddings.weight" not in state_dict:
         raise SLLMConversionError(
@@ -387,7 +396,9 @@ def convert_state_dict(
             for pattern, prefix in _BLOCK_PREFIXES:
                 match = pattern.match(source_key)
                 if match:
-                    targets = _convert_block_parameter(match.group(2), tensor, prefix.format(match.group(1)), source_key)
+                    targets = _convert_block_parameter(
+                        match.group(2), tensor, prefix.format(match.group(1)), source_key
+                    )
                     break
         if not targets:
             if any(pattern.fullmatch(source_key) for pattern in patterns):
@@ -413,7 +424,9 @@ def convert_state_dict(
     return converted
 
 
-def load_converted_weights(model: SLLMForVideoClassification, converted: dict[str, torch.Tensor], mapping: dict | None = None):
+def load_converted_weights(
+    model: SLLMForVideoClassification, converted: dict[str, torch.Tensor], mapping: dict | None = None
+):
     """
     Copies converted weights into `model`, checking that every parameter except the class embeddings is provided and
     that every shape fits.

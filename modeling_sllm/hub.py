@@ -32,7 +32,6 @@ from transformers.utils import logging
 
 from .configuration_sllm import SLLMConfig
 
-
 logger = logging.get_logger(__name__)
 
 DEFAULT_TEMPLATE_PATH = Path(__file__).resolve().parent.parent / "hub_cards" / "sllm_model_card.md"
@@ -102,7 +101,9 @@ def load_evaluation(evaluation: str | os.PathLike | dict) -> dict:
             raise SLLMHubError(f"{source}: missing field {where}{key!r}.")
         value = container[key]
         if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
-            raise SLLMHubError(f"{source}: field {where}{key!r} = {value!r} is not a {getattr(kind, '__name__', kind)}.")
+            raise SLLMHubError(
+                f"{source}: field {where}{key!r} = {value!r} is not a {getattr(kind, '__name__', kind)}."
+            )
         return value
 
     dataset = require(evaluation, "dataset", "", dict)
@@ -162,7 +163,9 @@ def eval_results_from_evaluation(
         EvalResult(
             task_type=TASK_TYPE,
             task_name="Video Classification",
-            dataset_type=dataset["name"] if _looks_like_dataset_id(dataset["name"]) else _dataset_label(dataset["name"]),
+            dataset_type=(
+                dataset["name"] if _looks_like_dataset_id(dataset["name"]) else _dataset_label(dataset["name"])
+            ),
             dataset_name=_dataset_label(dataset["name"]),
             dataset_config=dataset.get("config"),
             dataset_split=dataset["split"],
@@ -202,12 +205,11 @@ def _evaluation_view(evaluation: dict) -> dict:
     weakest = sorted(per_class, key=lambda item: (item["accuracy"], str(item.get("name"))))[:5]
     throughput = evaluation.get("throughput") or None
     if throughput:
-        throughput = {
-            key: round(value, 2) if isinstance(value, float) else value for key, value in throughput.items()
-        }
+        throughput = {key: round(value, 2) if isinstance(value, float) else value for key, value in throughput.items()}
     top_k = [(key, name) for key, _, name in _metric_keys(metrics) if key not in ("top1", "mean_class_accuracy")]
     return {
-        "dataset_label": _dataset_label(dataset["name"]) + (f" ({dataset['config']})" if dataset.get("config") else ""),
+        "dataset_label": _dataset_label(dataset["name"])
+        + (f" ({dataset['config']})" if dataset.get("config") else ""),
         "split": dataset["split"],
         "num_videos": dataset.get("num_videos", "?"),
         "views": _views_label(evaluation).replace("x", " x "),
@@ -218,12 +220,18 @@ def _evaluation_view(evaluation: dict) -> dict:
         "mean_class_accuracy": f"{_percent(metrics['mean_class_accuracy']):.2f}",
         "throughput": throughput,
         "fidelity": _fidelity_summary(evaluation.get("fidelity")),
-        "weakest_classes": [
-            {"name": item.get("name", item.get("id")), "accuracy": f"{_percent(item['accuracy']):.1f}", "support": item.get("support", "?")}
-            for item in weakest
-        ]
-        if len(per_class) > 5
-        else [],
+        "weakest_classes": (
+            [
+                {
+                    "name": item.get("name", item.get("id")),
+                    "accuracy": f"{_percent(item['accuracy']):.1f}",
+                    "support": item.get("support", "?"),
+                }
+                for item in weakest
+            ]
+            if len(per_class) > 5
+            else []
+        ),
     }
 
 
@@ -239,8 +247,14 @@ def _fidelity_summary(fidelity) -> str | None:
             if isinstance(values, dict) and isinstance(values.get("centred_cosine"), (int, float))
         ]
         if scores:
-            best = f" (best: {fidelity['best_method'].replace('_', ' ')})" if isinstance(fidelity.get("best_method"), str) else ""
-            return "centred cosine similarity with the true features of the skipped frames: " + ", ".join(scores) + best
+            best = (
+                f" (best: {fidelity['best_method'].replace('_', ' ')})"
+                if isinstance(fidelity.get("best_method"), str)
+                else ""
+            )
+            return (
+                "centred cosine similarity with the true features of the skipped frames: " + ", ".join(scores) + best
+            )
     scalars = [
         f"{key} = {value:.4g}" if isinstance(value, float) else f"{key} = {value}"
         for key, value in fidelity.items()
@@ -519,7 +533,9 @@ def check_hub_folder(model_dir: str | os.PathLike) -> SLLMConfig:
     crop = processor.get("crop_size") or {}
     image_size = config.vision_config.image_size
     if crop and (crop.get("height"), crop.get("width")) != (image_size, image_size):
-        raise SLLMHubError(f"{processor_path}: crop_size {crop} but the vision tower expects {image_size}x{image_size}.")
+        raise SLLMHubError(
+            f"{processor_path}: crop_size {crop} but the vision tower expects {image_size}x{image_size}."
+        )
     return config
 
 

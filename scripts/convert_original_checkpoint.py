@@ -20,11 +20,9 @@ from dataclasses import dataclass, field
 
 from transformers import HfArgumentParser
 
-
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 from modeling_sllm.conversion import convert_original_checkpoint, save_converted  # noqa: E402
-
 
 logger = logging.getLogger("convert_original_checkpoint")
 
@@ -36,11 +34,16 @@ class ConversionArguments:
     label_file: str = field(metadata={"help": "Label file with one class a line: id;name;description."})
     clip_model_name_or_path: str = field(
         default="openai/clip-vit-base-patch32",
-        metadata={"help": "CLIP checkpoint the released model was trained from; its text encoder gives the classifier."},
+        metadata={
+            "help": "CLIP checkpoint the released model was trained from; its text encoder gives the classifier."
+        },
     )
     prompt_mode: str = field(
         default="normal",
-        metadata={"help": "Class prompts: 'normal' (name) or 'enhance' (name,description).", "choices": ["normal", "enhance"]},
+        metadata={
+            "help": "Class prompts: 'normal' (name) or 'enhance' (name,description).",
+            "choices": ["normal", "enhance"],
+        },
     )
     num_frames: int | None = field(default=None, metadata={"help": "Frames encoded per video (default 8)."})
     keep_interval: int | None = field(
@@ -53,7 +56,8 @@ class ConversionArguments:
     vision_head_dim: int = field(default=64, metadata={"help": "Attention head size of the ViT (64 for OpenAI ViTs)."})
     head_dim: int = field(default=64, metadata={"help": "Head size of the restoration and temporal transformers."})
     ignore_keys: list[str] = field(
-        default_factory=list, metadata={"help": "Regular expressions of checkpoint keys to drop on purpose (reported)."}
+        default_factory=list,
+        metadata={"help": "Regular expressions of checkpoint keys to drop on purpose (reported)."},
     )
     allow_clip_mismatch: bool = field(
         default=False, metadata={"help": "Proceed when the CLIP checkpoint's vision architecture differs."}

@@ -19,11 +19,9 @@ from dataclasses import dataclass, field
 
 from transformers import HfArgumentParser
 
-
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 from modeling_sllm.hub import build_model_card, prepare_hub_folder, push_to_hub  # noqa: E402
-
 
 logger = logging.getLogger("push_to_hub")
 

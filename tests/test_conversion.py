@@ -13,7 +13,6 @@ import math
 import os
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -28,7 +27,6 @@ from modeling_sllm.conversion import (
 )
 from modeling_sllm.tiny_clip import save_tiny_random_clip
 from transformers import AutoModelForVideoClassification, AutoTokenizer, CLIPModel, CLIPVisionConfig, pipeline
-
 
 ROOT = Path(__file__).resolve().parents[1]
 CLASSES = [("ride bike", "a person pedalling a bicycle"), ("walk dog", "someone walking a dog"), ("jump rope", None)]
@@ -245,7 +243,9 @@ def reference_text_features(clip_dir, prompts):
 
 
 def convert(path, clip_dir, label_file, **kwargs):
-    return convert_original_checkpoint(path, clip_model_name_or_path=clip_dir, label_file=label_file, **{**TINY, **kwargs})
+    return convert_original_checkpoint(
+        path, clip_model_name_or_path=clip_dir, label_file=label_file, **{**TINY, **kwargs}
+    )
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -349,7 +349,8 @@ def test_mismatched_and_missing_keys_stop_with_names_and_shapes(tmp_path, state_
     wrong["fusion_model.frame_position_embeddings.weight"] = torch.zeros(77, 100)
     with pytest.raises(
         SLLMConversionError,
-        match=r"'fusion_model\.frame_position_embeddings\.weight' -> 'sllm\.temporal_head\.position_embeddings\.weight'"
+        match=r"'fusion_model\.frame_position_embeddings\.weight' -> "
+        r"'sllm\.temporal_head\.position_embeddings\.weight'"
         r": checkpoint shape \(77, 100\), model expects \(77, 128\)",
     ):
         convert(save_release(tmp_path / "wrong.pt", wrong), clip_dir, label_file)
@@ -368,7 +369,9 @@ def test_mismatched_and_missing_keys_stop_with_names_and_shapes(tmp_path, state_
 
 
 def test_clip_of_another_architecture_is_refused(tmp_path, release_checkpoint, label_file):
-    other = save_tiny_random_clip(tmp_path / "other-clip", projection_dim=EMBED, vision_hidden_size=WIDTH, patch_size=8)
+    other = save_tiny_random_clip(
+        tmp_path / "other-clip", projection_dim=EMBED, vision_hidden_size=WIDTH, patch_size=8
+    )
     with pytest.raises(SLLMConversionError, match=r"'patch_size': \(8, 16\)"):
         convert(release_checkpoint, other, label_file)
     model, _, _ = convert(release_checkpoint, other, label_file, allow_clip_mismatch=True)
@@ -404,7 +407,10 @@ def test_backbone_names():
     assert backbone_name(large_336) == "ViT-L/14@336px"
 
 
-@pytest.mark.parametrize("width,layers,patch,image,embed,name", [(768, 12, 32, 224, 512, "ViT-B/32"), (768, 12, 16, 224, 512, "ViT-B/16"), (1024, 24, 14, 224, 768, "ViT-L/14")])
+@pytest.mark.parametrize(
+    "width,layers,patch,image,embed,name",
+    [(768, 12, 32, 224, 512, "ViT-B/32"), (768, 12, 16, 224, 512, "ViT-B/16"), (1024, 24, 14, 224, 768, "ViT-L/14")],
+)
 def test_real_backbone_shapes_are_inferred(width, layers, patch, image, embed, name):
     """Shapes only (meta tensors, nothing allocated): ViT-B/32, B/16 and L/14 give the OpenAI CLIP configurations."""
     meta = lambda *shape: torch.empty(*shape, device="meta")  # noqa: E731
@@ -465,7 +471,10 @@ def test_cli_writes_a_folder_that_auto_classes_and_the_pipeline_load(
     report = json.loads((output / "conversion_report.json").read_text())
     assert len(report["mapping"]) == len(state_dict) and report["epoch"] == 29
     assert report["sampling"] == {
-        "num_frames": 8, "keep_interval": 2, "num_sampled_frames": 16, "release_eval_sampling": True
+        "num_frames": 8,
+        "keep_interval": 2,
+        "num_sampled_frames": 16,
+        "release_eval_sampling": True,
     }
 
     model = AutoModelForVideoClassification.from_pretrained(output).eval()

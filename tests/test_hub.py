@@ -22,7 +22,6 @@ from modeling_sllm.hub import (
 )
 from sllm_testing import tiny_model
 
-
 ROOT = Path(__file__).resolve().parents[1]
 MODEL_FILES = {
     "config.json",
@@ -40,13 +39,17 @@ MODEL_FILES = {
 def evaluation(**overrides):
     result = {
         "model": "out/sllm-hmdb51",
-        "dataset": {"name": "hmdb51", "config": "split1", "split": "validation", "num_videos": 1530, "num_classes": 51},
+        "dataset": {
+            "name": "hmdb51",
+            "config": "split1",
+            "split": "validation",
+            "num_videos": 1530,
+            "num_classes": 51,
+        },
         "views": {"num_clips": 1, "num_crops": 1},
         "zero_shot": False,
         "metrics": {"top1": 0.81546, "top5": 0.9712, "mean_class_accuracy": 0.8098},
-        "per_class": [
-            {"id": i, "name": f"class_{i}", "accuracy": 0.5 + 0.05 * i, "support": 30} for i in range(8)
-        ]
+        "per_class": [{"id": i, "name": f"class_{i}", "accuracy": 0.5 + 0.05 * i, "support": 30} for i in range(8)]
         + [{"id": 8, "name": "class_without_videos", "accuracy": None, "support": 0}],
         "throughput": {
             "device": "cpu",
@@ -107,7 +110,9 @@ def test_card_metadata_parses_back_with_the_model_index(model_dir, eval_file, tm
     assert model_index[0]["name"] == "sllm-tiny"
     first = model_index[0]["results"][0]
     assert first["task"]["type"] == "video-classification" and first["dataset"]["type"] == "hmdb51"
-    assert {"type": "accuracy", "value": 81.55, "name": "Top-1 Accuracy (1x1 views)"}.items() <= first["metrics"][0].items()
+    assert {"type": "accuracy", "value": 81.55, "name": "Top-1 Accuracy (1x1 views)"}.items() <= first["metrics"][
+        0
+    ].items()
 
 
 def test_card_text_has_task_efficiency_results_uses_limits_and_citation(model_dir, eval_file):
@@ -180,8 +185,14 @@ def test_prepare_hub_folder_writes_the_card_and_lists_the_upload(model_dir, eval
         (lambda d: (d / "model.safetensors").unlink(), "has no safetensors weights"),
         (lambda d: (d / "video_preprocessor_config.json").unlink(), "has no video_preprocessor_config.json"),
         (lambda d: _edit_json(d / "config.json", auto_map=None), "auto_map has no 'AutoConfig'"),
-        (lambda d: _edit_json(d / "video_preprocessor_config.json", num_frames=8), "num_frames=8 but config.json has num_frames=4"),
-        (lambda d: _edit_json(d / "config.json", id2label={"0": "a", "1": "b"}, label2id=None), r"class_embeddings has shape \(3, 64\) but config.json has 2 labels"),
+        (
+            lambda d: _edit_json(d / "video_preprocessor_config.json", num_frames=8),
+            "num_frames=8 but config.json has num_frames=4",
+        ),
+        (
+            lambda d: _edit_json(d / "config.json", id2label={"0": "a", "1": "b"}, label2id=None),
+            r"class_embeddings has shape \(3, 64\) but config.json has 2 labels",
+        ),
     ],
 )
 def test_incomplete_folders_are_refused_with_the_file_named(model_dir, breakage, message):
@@ -219,7 +230,11 @@ def test_push_to_hub_creates_the_repo_and_uploads_the_checked_folder(model_dir, 
     assert kwargs["commit_message"] == "Add SLLM" and kwargs["repo_type"] == "model"
     # what upload_folder would send: the folder filtered by the patterns it was given
     files = sorted(p.relative_to(model_dir).as_posix() for p in model_dir.rglob("*") if p.is_file())
-    uploaded = set(filter_repo_objects(files, allow_patterns=kwargs.get("allow_patterns"), ignore_patterns=kwargs["ignore_patterns"]))
+    uploaded = set(
+        filter_repo_objects(
+            files, allow_patterns=kwargs.get("allow_patterns"), ignore_patterns=kwargs["ignore_patterns"]
+        )
+    )
     assert uploaded == MODEL_FILES | {"README.md"}
     readme = ModelCard.load(model_dir / "README.md")
     assert readme.data.model_name == "sllm-tiny" and len(readme.data.eval_results) == 3
@@ -245,13 +260,30 @@ def load_script(name):
 def test_push_script_dry_run_and_upload(model_dir, eval_file):
     script = load_script("push_to_hub")
     prepared = script.main(
-        ["--model_dir", str(model_dir), "--repo_id", "my-org/sllm-tiny", "--evaluation_files", str(eval_file), "--dry_run"]
+        [
+            "--model_dir",
+            str(model_dir),
+            "--repo_id",
+            "my-org/sllm-tiny",
+            "--evaluation_files",
+            str(eval_file),
+            "--dry_run",
+        ]
     )
     assert set(prepared.files) == MODEL_FILES | {"README.md"}
     assert metadata_load(model_dir / "README.md")["model-index"][0]["results"][0]["metrics"][0]["value"] == 81.55
     with mock.patch("modeling_sllm.hub.HfApi") as api_class:
         script.main(
-            ["--model_dir", str(model_dir), "--repo_id", "my-org/sllm-tiny", "--private", "--revision", "v1", "--keep_readme"]
+            [
+                "--model_dir",
+                str(model_dir),
+                "--repo_id",
+                "my-org/sllm-tiny",
+                "--private",
+                "--revision",
+                "v1",
+                "--keep_readme",
+            ]
         )
     api = api_class.return_value
     api.create_repo.assert_called_once_with("my-org/sllm-tiny", repo_type="model", private=True, exist_ok=True)
