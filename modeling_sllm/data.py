@@ -106,6 +106,8 @@ class SLLMDataArguments:
             "help": "Generate the procedural demo videos into `data_root` (reused when complete) and train on them."
         },
     )
+    demo_train_videos_per_class: int = field(default=48, metadata={"help": "Demo training videos per class."})
+    demo_validation_videos_per_class: int = field(default=10, metadata={"help": "Demo held-out videos per class."})
 
     def __post_init__(self):
         if self.num_crops not in (1, 3):

@@ -7,6 +7,7 @@ the tests): the folder loads through exactly the same `CLIPModel.from_pretrained
 calls as a Hub checkpoint.
 """
 
+import math
 import os
 
 import torch
@@ -80,6 +81,8 @@ def save_tiny_random_clip(
             projection_dim=projection_dim,
         ),
         projection_dim=projection_dim,
+        # exp(logit_scale) = 100, the value of the trained OpenAI checkpoints (CLIPConfig's default is 1 / 0.07)
+        logit_scale_init_value=math.log(100.0),
     )
     torch.manual_seed(seed)
     model = CLIPModel(config).eval()

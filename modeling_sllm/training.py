@@ -54,6 +54,9 @@ class SLLMModelArguments:
         default=False,
         metadata={"help": "Write a tiny random CLIP to `clip_model_name_or_path` if it is not there (offline demo)."},
     )
+    tiny_clip_patch_size: int = field(
+        default=4, metadata={"help": "Patch size of the tiny random CLIP (32x32 frames) of create_tiny_random_clip."}
+    )
     num_frames: int = field(default=8, metadata={"help": "N: frames encoded per video."})
     keep_interval: int = field(default=2, metadata={"help": "k: 1 kept frame in k (2 = paper, 1 = Text4Vis)."})
     restoration_mode: str = field(default="paper", metadata={"help": "'paper' or 'residual'."})
@@ -153,13 +156,13 @@ def parse_args_with_yaml(parser: HfArgumentParser, args: list[str] | None = None
 # Model
 
 
-def ensure_tiny_random_clip(path: str) -> str:
+def ensure_tiny_random_clip(path: str, patch_size: int = 4) -> str:
     """Writes a tiny random CLIP (offline demo, tests) to `path` unless a checkpoint is already there."""
     from .tiny_clip import save_tiny_random_clip
 
     if not os.path.isfile(os.path.join(path, "config.json")):
-        logger.info(f"Writing a tiny random CLIP to {path}")
-        save_tiny_random_clip(path)
+        logger.info(f"Writing a tiny random CLIP (32x32 frames, patch size {patch_size}) to {path}")
+        save_tiny_random_clip(path, patch_size=patch_size)
     return path
 
 
@@ -178,7 +181,7 @@ def build_model(model_args: SLLMModelArguments, labels: list[SLLMLabel]) -> SLLM
 
     if model_args.model_name_or_path is None:
         if model_args.create_tiny_random_clip:
-            ensure_tiny_random_clip(model_args.clip_model_name_or_path)
+            ensure_tiny_random_clip(model_args.clip_model_name_or_path, model_args.tiny_clip_patch_size)
         model = SLLMForVideoClassification.from_clip(
             model_args.clip_model_name_or_path,
             class_names=class_names,

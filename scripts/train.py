@@ -64,7 +64,11 @@ def prepare_demo_data(data_args: SLLMDataArguments) -> None:
 
     if data_args.data_root is None:
         raise ValueError("generate_demo_data needs data_root, the folder to write the demo videos to.")
-    paths = generate_demo_dataset(data_args.data_root)
+    paths = generate_demo_dataset(
+        data_args.data_root,
+        num_train_per_class=data_args.demo_train_videos_per_class,
+        num_val_per_class=data_args.demo_validation_videos_per_class,
+    )
     data_args.train_list = paths["train_list"]
     data_args.validation_list = paths["validation_list"]
     data_args.label_file = paths["label_file"]
