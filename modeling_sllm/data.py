@@ -248,11 +248,18 @@ def _load_hub_dataset(data_args: SLLMDataArguments, labels: list[SLLMLabel] | No
         raw = datasets.load_from_disk(data_args.dataset_name)
     else:
         raw = datasets.load_dataset(data_args.dataset_name, data_args.dataset_config_name)
-    splits = {"train": data_args.train_split, "validation": data_args.validation_split}
-    missing = [split for split in splits.values() if split not in raw]
-    if missing:
-        raise ValueError(f"Dataset {data_args.dataset_name!r} has no split(s) {missing}; it has {list(raw)}.")
-    first = raw[data_args.train_split]
+    wanted = {"train": data_args.train_split, "validation": data_args.validation_split}
+    splits = {key: split for key, split in wanted.items() if split in raw}
+    if not splits:
+        raise ValueError(
+            f"Dataset {data_args.dataset_name!r} has none of the splits {sorted(set(wanted.values()))}; it has "
+            f"{list(raw)}. Set train_split / validation_split."
+        )
+    for key in wanted.keys() - splits.keys():
+        logger.warning(
+            f"Dataset {data_args.dataset_name!r} has no split {wanted[key]!r} ({key}_split); it has {list(raw)}."
+        )
+    first = raw[next(iter(splits.values()))]
     for column in (data_args.video_column, data_args.label_column):
         if column not in first.column_names:
             raise ValueError(

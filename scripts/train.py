@@ -86,6 +86,11 @@ def main(args: list[str] | None = None) -> dict:
     )
     logger.info(f"Training arguments {training_args}")
     transformers.set_seed(training_args.seed)
+    # The upload happens once at the end, through modeling_sllm.hub (folder checks, model card with the results, the
+    # modeling code for trust_remote_code); the Trainer must not create or push to the repository on its own.
+    push_to_hub, training_args.push_to_hub = training_args.push_to_hub, False
+    if push_to_hub and not training_args.hub_model_id:
+        raise ValueError("--push_to_hub needs --hub_model_id org/name.")
 
     # Data (the demo videos are written by the main process only; the others wait and reuse them)
     if data_args.generate_demo_data:
@@ -185,13 +190,43 @@ def main(args: list[str] | None = None) -> dict:
         print(f"pipeline('video-classification') on {video}: {json.dumps(predictions)}")
         results["pipeline_predictions"] = predictions
 
-    if training_args.push_to_hub:
-        trainer.push_to_hub(
-            commit_message="SLLM fine-tuned with scripts/train.py",
-            tasks="video-classification",
-            tags=["sllm", "video-classification"],
-        )
+    if push_to_hub and trainer.is_world_process_zero():
+        results["hub_commit"] = push_trained_model(training_args, data_args, data, results)
     return results
+
+
+def push_trained_model(training_args, data_args, data, results: dict):
+    """Uploads `output_dir` to `hub_model_id` with a model card holding the held-out results of this run."""
+    from modeling_sllm.hub import build_model_card, push_to_hub
+
+    evaluations = []
+    if "eval_top1" in results:
+        metrics = {key[len("eval_") :]: value for key, value in results.items() if key.startswith("eval_top")}
+        metrics["mean_class_accuracy"] = results["eval_mean_class_accuracy"]
+        evaluations.append(
+            {
+                "model": training_args.hub_model_id,
+                "dataset": {
+                    "name": data_args.dataset_name or os.path.basename(os.path.normpath(data_args.data_root or ".")),
+                    "config": data_args.dataset_config_name,
+                    "split": "validation",
+                    "num_videos": len(data.datasets["validation"]),
+                    "num_classes": len(data.labels),
+                },
+                "views": {"num_clips": 1, "num_crops": 1},
+                "zero_shot": False,
+                "metrics": metrics,
+            }
+        )
+    card = build_model_card(training_args.output_dir, evaluations, repo_id=training_args.hub_model_id)
+    return push_to_hub(
+        training_args.output_dir,
+        training_args.hub_model_id,
+        card=card,
+        token=training_args.hub_token,
+        private=bool(training_args.hub_private_repo),
+        commit_message="SLLM fine-tuned with scripts/train.py",
+    )
 
 
 if __name__ == "__main__":

@@ -202,8 +202,13 @@ def test_hf_dataset_source_with_paths_bytes_and_names(tmp_path, make_video):
 
     with pytest.raises(ValueError, match="no column 'clip'"):
         load_video_datasets(SLLMDataArguments(dataset_name=str(tmp_path / "hf_bytes"), video_column="clip"))
-    with pytest.raises(ValueError, match="no split"):
-        load_video_datasets(SLLMDataArguments(dataset_name=str(tmp_path / "hf")))
+    # only the splits that exist are built (the scripts say which one they need); none at all is an error
+    only_train = load_video_datasets(SLLMDataArguments(dataset_name=str(tmp_path / "hf"), video_column="clip",
+                                                       label_column="action"))
+    assert set(only_train.datasets) == {"train"}
+    with pytest.raises(ValueError, match="has none of the splits"):
+        load_video_datasets(SLLMDataArguments(dataset_name=str(tmp_path / "hf"), train_split="x", video_column="clip",
+                                              label_column="action"))
 
 
 def test_frame_folder_and_video_give_the_same_tensors(make_video, make_frame_folder, frame_content):

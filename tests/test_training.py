@@ -196,6 +196,32 @@ def test_short_training_run_saves_a_folder_the_pipeline_loads(tiny_clip_dir, vid
     assert results["pipeline_predictions"]
 
 
+def test_push_to_hub_uploads_the_checked_folder_with_a_card(tiny_clip_dir, video_tree, tmp_path):
+    """Everything up to the upload: the Hub is unreachable, HfApi is mocked."""
+    from unittest import mock
+
+    from huggingface_hub import ModelCard
+
+    output_dir = tmp_path / "pushed"
+    with mock.patch("modeling_sllm.hub.HfApi") as api_class:
+        api = api_class.return_value
+        api.upload_folder.return_value = "commit"
+        results = train_script.main(
+            _train_args(tiny_clip_dir, video_tree, output_dir, "--max_steps", "1", "--push_to_hub",
+                        "--hub_model_id", "my-org/sllm-demo", "--hub_token", "hf_x")
+        )
+    assert results["hub_commit"] == "commit"
+    api.create_repo.assert_called_once()
+    assert api.upload_folder.call_args.kwargs["folder_path"] == str(output_dir)
+    assert api.upload_folder.call_args.kwargs["repo_id"] == "my-org/sllm-demo"
+    card = ModelCard.load(output_dir / "README.md")
+    top1 = [r for r in card.data.eval_results if r.metric_type == "top1" or "top-1" in (r.metric_name or "").lower()]
+    assert card.data.eval_results and top1
+
+    with pytest.raises(ValueError, match="hub_model_id"):
+        train_script.main(_train_args(tiny_clip_dir, video_tree, tmp_path / "x", "--max_steps", "1", "--push_to_hub"))
+
+
 def test_resume_from_checkpoint_continues_at_the_right_step(tiny_clip_dir, video_tree, tmp_path):
     output_dir = tmp_path / "resume"
     common = ("--max_steps", "4", "--save_strategy", "steps", "--save_steps", "2", "--logging_steps", "1")
