@@ -854,6 +854,18 @@ def _targets(rows: dict, ratios: list[dict], components: list[dict], settings: d
     return targets
 
 
+def _cpu_name() -> str:
+    """The CPU model name (from /proc/cpuinfo on Linux), else the platform's processor or machine name."""
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            for line in cpuinfo:
+                if line.lower().startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def _environment(device: torch.device) -> dict:
     import transformers
 
@@ -866,7 +878,7 @@ def _environment(device: torch.device) -> dict:
     info = {
         "python": platform.python_version(),
         "platform": platform.platform(),
-        "processor": platform.processor() or platform.machine(),
+        "processor": _cpu_name(),
         "cpu_count": os.cpu_count(),
         "torch": torch.__version__,
         "transformers": transformers.__version__,
@@ -932,127 +944,133 @@ def run_benchmark(
         "end_to_end": end_to_end,
     }
 
-    video_path = Path(video) if video is not None else default_video(tiny)
-    if end_to_end and not video_path.is_file():
-        raise FileNotFoundError(f"Benchmark video '{video_path}' does not exist.")
-    video_info = _video_info(video_path) if end_to_end else None
-    if video_info is not None:
-        video_info["frames"] = video_io.count_frames(video_path)
-
-    say("building models")
-    models = build_benchmark_models(
-        families,
-        sizes,
-        num_kept_frames,
-        num_classes,
-        tiny=tiny,
-        xclip_frames=xclip_frames,
-        videomae_frames=videomae_frames,
-        timesformer_frames=timesformer_frames,
-        seed=seed,
-    )
-    videos = [str(video_path)] * batch_size
-    tasks: dict[str, Callable[[], Any]] = {}
-    rows: dict[str, dict] = {}
-    component_rows: list[dict] = []
-    for spec in models:
-        spec.model.to(device=device, dtype=torch_dtype)
-        inputs = spec.random_inputs(batch_size, device, torch_dtype, seed=seed)
-
-        def model_only(spec=spec, inputs=inputs):
-            return spec.model(pixel_values=inputs)
-
-        def preprocess(spec=spec):
-            return spec.preprocess(videos)
-
-        def full(spec=spec):
-            pixel_values = spec.preprocess(videos).to(device=device, dtype=torch_dtype)
-            return spec.model(pixel_values=pixel_values)
-
-        say(f"counting FLOPs and memory of {spec.key}")
-        flops = count_flops(model_only) / batch_size
-        peak_bytes, memory_method = measure_peak_memory(model_only, device)
-        row = {
-            "key": spec.key,
-            "name": spec.name,
-            "family": spec.family,
-            "size": spec.size,
-            "num_frames": spec.num_frames,
-            "encoded_frames": spec.encoded_frames,
-            "temporal_frames": spec.temporal_frames,
-            "image_size": spec.image_size,
-            "params_millions": sum(parameter.numel() for parameter in spec.model.parameters()) / 1e6,
-            "gflops_per_video": flops / 1e9,
-            "peak_memory_mib": None if peak_bytes is None else peak_bytes / 2**20,
-            "peak_memory_method": memory_method,
-            "notes": spec.notes,
-        }
-        tasks[f"model_only:{spec.key}"] = model_only
+    if video is not None and end_to_end and not Path(video).is_file():
+        raise FileNotFoundError(f"Benchmark video '{video}' does not exist.")
+    with tempfile.TemporaryDirectory(prefix="sllm_benchmark_") as scratch:
+        video_path, video_info = None, None
         if end_to_end:
-            with torch.inference_mode(), count_decoded_frames() as record:
-                pixel_values = spec.preprocess(videos[:1])
-            if tuple(pixel_values.shape[1:]) != (spec.num_frames, 3, spec.image_size, spec.image_size):
-                raise RuntimeError(
-                    f"The preprocessing of {spec.key} returned pixel values of shape {tuple(pixel_values.shape)}, "
-                    f"expected (batch, {spec.num_frames}, 3, {spec.image_size}, {spec.image_size})."
+            video_path = Path(video) if video is not None else default_video(tiny, scratch)
+            video_info = _video_info(video_path)
+            video_info["frames"] = video_io.count_frames(video_path)
+            if video is None:
+                video_info["generated"] = video_path.parent == Path(scratch)
+
+        say("building models")
+        models = build_benchmark_models(
+            families,
+            sizes,
+            num_kept_frames,
+            num_classes,
+            tiny=tiny,
+            xclip_frames=xclip_frames,
+            videomae_frames=videomae_frames,
+            timesformer_frames=timesformer_frames,
+            seed=seed,
+        )
+        videos = [str(video_path)] * batch_size
+        tasks: dict[str, Callable[[], Any]] = {}
+        rows: dict[str, dict] = {}
+        component_rows: list[dict] = []
+        for spec in models:
+            spec.model.to(device=device, dtype=torch_dtype)
+            inputs = spec.random_inputs(batch_size, device, torch_dtype, seed=seed)
+
+            def model_only(spec=spec, inputs=inputs):
+                return spec.model(pixel_values=inputs)
+
+            def preprocess(spec=spec):
+                return spec.preprocess(videos)
+
+            def full(spec=spec):
+                pixel_values = spec.preprocess(videos).to(device=device, dtype=torch_dtype)
+                return spec.model(pixel_values=pixel_values)
+
+            say(f"counting FLOPs and memory of {spec.key}")
+            flops = count_flops(model_only) / batch_size
+            peak_bytes, memory_method = measure_peak_memory(model_only, device)
+            row = {
+                "key": spec.key,
+                "name": spec.name,
+                "family": spec.family,
+                "size": spec.size,
+                "num_frames": spec.num_frames,
+                "encoded_frames": spec.encoded_frames,
+                "temporal_frames": spec.temporal_frames,
+                "image_size": spec.image_size,
+                "params_millions": sum(parameter.numel() for parameter in spec.model.parameters()) / 1e6,
+                "gflops_per_video": flops / 1e9,
+                "peak_memory_mib": None if peak_bytes is None else peak_bytes / 2**20,
+                "peak_memory_method": memory_method,
+                "notes": spec.notes,
+            }
+            tasks[f"model_only:{spec.key}"] = model_only
+            if end_to_end:
+                with torch.inference_mode(), count_decoded_frames() as record:
+                    pixel_values = spec.preprocess(videos[:1])
+                if tuple(pixel_values.shape[1:]) != (spec.num_frames, 3, spec.image_size, spec.image_size):
+                    raise RuntimeError(
+                        f"The preprocessing of {spec.key} returned pixel values of shape {tuple(pixel_values.shape)}, "
+                        f"expected (batch, {spec.num_frames}, 3, {spec.image_size}, {spec.image_size})."
+                    )
+                row["frames_decoded_per_video"] = record["decoded"]
+                row["frames_converted_per_video"] = record["converted"]
+                tasks[f"preprocess:{spec.key}"] = preprocess
+                tasks[f"end_to_end:{spec.key}"] = full
+            rows[spec.key] = row
+
+            # SLLM's own modules, timed alone on random embeddings (the baselines' heads are not of interest here)
+            for name, (module, shape) in spec.components.items() if spec.family == "sllm" else ():
+                embeds = torch.randn((batch_size, *shape), generator=torch.Generator().manual_seed(seed))
+                embeds = embeds.to(device=device, dtype=torch_dtype)
+
+                def component(module=module, embeds=embeds):
+                    return module(embeds)
+
+                key = f"{name}@{spec.size}"
+                tasks[f"component:{key}"] = component
+                component_rows.append(
+                    {
+                        "key": key,
+                        "model": spec.key,
+                        "module": name,
+                        "gflops_per_video": count_flops(component) / batch_size / 1e9,
+                    }
                 )
-            row["frames_decoded_per_video"] = record["decoded"]
-            row["frames_converted_per_video"] = record["converted"]
-            tasks[f"preprocess:{spec.key}"] = preprocess
-            tasks[f"end_to_end:{spec.key}"] = full
-        rows[spec.key] = row
 
-        # SLLM's own modules, timed alone on random embeddings (the baselines' heads are not of interest here)
-        for name, (module, shape) in spec.components.items() if spec.family == "sllm" else ():
-            embeds = torch.randn((batch_size, *shape), generator=torch.Generator().manual_seed(seed))
-            embeds = embeds.to(device=device, dtype=torch_dtype)
+        say(f"timing {len(tasks)} tasks: {warmup} warm-up + {repetitions} interleaved rounds")
+        times = run_interleaved(tasks, repetitions, warmup, device, progress=say)
 
-            def component(module=module, embeds=embeds):
-                return module(embeds)
-
-            key = f"{name}@{spec.size}"
-            tasks[f"component:{key}"] = component
-            component_rows.append(
-                {
-                    "key": key,
-                    "model": spec.key,
-                    "module": name,
-                    "gflops_per_video": count_flops(component) / batch_size / 1e9,
-                }
+        for key, row in rows.items():
+            row["model_only"] = summarize_times(times[f"model_only:{key}"], batch_size)
+            if end_to_end:
+                row["preprocess"] = summarize_times(times[f"preprocess:{key}"], batch_size)
+                row["end_to_end"] = summarize_times(times[f"end_to_end:{key}"], batch_size)
+                row["preprocess_share_of_end_to_end"] = row["preprocess"]["median_s"] / row["end_to_end"]["median_s"]
+        for component in component_rows:
+            summary = summarize_times(times[f"component:{component['key']}"], batch_size)
+            component.update(summary)
+            model_median = rows[component["model"]]["model_only"]["median_s"]
+            component["share_of_sllm_model_time"] = summary["median_s"] / model_median
+            component["share_of_sllm_model_time_min"] = (
+                summary["min_s"] / rows[component["model"]]["model_only"]["min_s"]
             )
+            model_flops = rows[component["model"]]["gflops_per_video"]
+            component["share_of_sllm_flops"] = _ratio(component["gflops_per_video"], model_flops)
 
-    say(f"timing {len(tasks)} tasks: {warmup} warm-up + {repetitions} interleaved rounds")
-    times = run_interleaved(tasks, repetitions, warmup, device, progress=say)
-
-    for key, row in rows.items():
-        row["model_only"] = summarize_times(times[f"model_only:{key}"], batch_size)
-        if end_to_end:
-            row["preprocess"] = summarize_times(times[f"preprocess:{key}"], batch_size)
-            row["end_to_end"] = summarize_times(times[f"end_to_end:{key}"], batch_size)
-            row["preprocess_share_of_end_to_end"] = row["preprocess"]["median_s"] / row["end_to_end"]["median_s"]
-    for component in component_rows:
-        summary = summarize_times(times[f"component:{component['key']}"], batch_size)
-        component.update(summary)
-        model_median = rows[component["model"]]["model_only"]["median_s"]
-        component["share_of_sllm_model_time"] = summary["median_s"] / model_median
-        component["share_of_sllm_model_time_min"] = summary["min_s"] / rows[component["model"]]["model_only"]["min_s"]
-        model_flops = rows[component["model"]]["gflops_per_video"]
-        component["share_of_sllm_flops"] = _ratio(component["gflops_per_video"], model_flops)
-
-    ratios = _ratios(rows, times, batch_size)
-    environment = _environment(device)
-    if hasattr(os, "getloadavg"):
-        environment["load_average_end"] = list(os.getloadavg())
-    results = {
-        "environment": environment,
-        "settings": settings,
-        "video": video_info,
-        "rows": list(rows.values()),
-        "components": component_rows,
-        "ratios": ratios,
-    }
-    results["targets"] = _targets(rows, ratios, component_rows, settings)
-    return results
+        ratios = _ratios(rows, times, batch_size)
+        environment = _environment(device)
+        if hasattr(os, "getloadavg"):
+            environment["load_average_end"] = list(os.getloadavg())
+        results = {
+            "environment": environment,
+            "settings": settings,
+            "video": video_info,
+            "rows": list(rows.values()),
+            "components": component_rows,
+            "ratios": ratios,
+        }
+        results["targets"] = _targets(rows, ratios, component_rows, settings)
+        return results
 
 
 # ---------------------------------------------------------------------------------------------------------------------

@@ -165,3 +165,20 @@ def test_peak_memory_counts_allocations_during_the_call():
     peak, method = measure_peak_memory(allocate, torch.device("cpu"))
     assert "profiler" in method
     assert 8 * 2**20 <= peak <= 16 * 2**20
+
+
+def test_default_tiny_video_is_a_real_h264_file(tmp_path):
+    from modeling_sllm.benchmarking import default_video
+
+    path = default_video(tiny=True, directory=tmp_path)
+    assert path.parent == tmp_path and path.suffix == ".mp4"
+    assert video_io.count_frames(path) == 40
+    assert video_io.read_frames(path, [0, 39]).shape == (2, 48, 64, 3)
+
+
+def test_script_rejects_unknown_models_and_sizes():
+    script = _load_script()
+    with pytest.raises(ValueError, match="--models"):
+        script.main(["--models", "sllm", "resnet"])
+    with pytest.raises(ValueError, match="--sizes"):
+        script.main(["--sizes", "L/14"])
