@@ -75,6 +75,7 @@ __all__ = [
     "run_interleaved",
     "summarize_times",
     "write_synthetic_video",
+    "xclip_config",
 ]
 
 # CLIP ViT-B vision towers (OpenAI CLIP sizes); the patch size picks B/32 or B/16.
@@ -295,45 +296,53 @@ class XCLIPVideoClassifier(nn.Module):
         return torch.einsum("bd,bkd->bk", video_embeds, self.logit_scale.exp() * text_embeds)
 
 
+def xclip_config(num_frames: int = 8, tiny: bool = False):
+    """`XCLIPConfig()` (X-CLIP B/32: CLIP ViT-B/32 with message tokens, a 1-layer MIT, a 2-layer prompt generator) for
+    `num_frames` frames, or a tiny version for tests."""
+    from transformers import XCLIPConfig
+
+    if not tiny:
+        config = XCLIPConfig()
+        config.vision_config.num_frames = num_frames
+        return config
+    return XCLIPConfig(
+        text_config=dict(
+            vocab_size=100,
+            hidden_size=32,
+            intermediate_size=64,
+            num_hidden_layers=1,
+            num_attention_heads=2,
+            max_position_embeddings=16,
+        ),
+        vision_config=dict(
+            hidden_size=32,
+            intermediate_size=64,
+            num_hidden_layers=2,
+            num_attention_heads=2,
+            image_size=32,
+            patch_size=16,
+            num_frames=num_frames,
+            mit_hidden_size=64,
+            mit_intermediate_size=128,
+            mit_num_attention_heads=2,
+        ),
+        projection_dim=64,
+        prompt_layers=1,
+        prompt_num_attention_heads=2,
+    )
+
+
 def build_xclip(
     num_frames: int = 8, num_classes: int = 10, tiny: bool = False, seed: int = 0, prompt_length: int = 8
 ) -> BenchmarkModel:
     """
-    X-CLIP B/32 (`XCLIPConfig()` defaults, random weights) as [`XCLIPVideoClassifier`] with `num_classes` prompts of
+    X-CLIP B/32 ([`xclip_config`], random weights) as [`XCLIPVideoClassifier`] with `num_classes` prompts of
     `prompt_length` tokens. End to end: the project's PyAV reader decodes `num_frames` TSN segment centres, then
     CLIP-style transforms (short side to the crop size, centre crop, CLIP mean/std), as X-CLIP's processor does.
     """
-    from transformers import VideoMAEVideoProcessor, XCLIPConfig, XCLIPModel
+    from transformers import VideoMAEVideoProcessor, XCLIPModel
 
-    if tiny:
-        config = XCLIPConfig(
-            text_config=dict(
-                vocab_size=100,
-                hidden_size=32,
-                intermediate_size=64,
-                num_hidden_layers=1,
-                num_attention_heads=2,
-                max_position_embeddings=16,
-            ),
-            vision_config=dict(
-                hidden_size=32,
-                intermediate_size=64,
-                num_hidden_layers=2,
-                num_attention_heads=2,
-                image_size=32,
-                patch_size=16,
-                num_frames=num_frames,
-                mit_hidden_size=64,
-                mit_intermediate_size=128,
-                mit_num_attention_heads=2,
-            ),
-            projection_dim=64,
-            prompt_layers=1,
-            prompt_num_attention_heads=2,
-        )
-    else:
-        config = XCLIPConfig()
-        config.vision_config.num_frames = num_frames
+    config = xclip_config(num_frames, tiny)
     image_size = config.vision_config.image_size
     torch.manual_seed(seed)
     xclip = XCLIPModel(config).eval()

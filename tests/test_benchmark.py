@@ -182,3 +182,19 @@ def test_script_rejects_unknown_models_and_sizes():
         script.main(["--models", "sllm", "resnet"])
     with pytest.raises(ValueError, match="--sizes"):
         script.main(["--sizes", "L/14"])
+
+
+def test_xclip_video_path_matches_the_full_xclip_forward():
+    from transformers import XCLIPModel
+
+    from modeling_sllm.benchmarking import XCLIPVideoClassifier, xclip_config
+
+    torch.manual_seed(0)
+    xclip = XCLIPModel(xclip_config(num_frames=N, tiny=True)).eval()
+    input_ids = torch.randint(0, xclip.config.text_config.vocab_size, (3, 6))
+    size = xclip.config.vision_config.image_size
+    pixel_values = torch.randn(2, N, 3, size, size)
+    with torch.inference_mode():
+        expected = xclip(input_ids=input_ids, pixel_values=pixel_values).logits_per_video
+        actual = XCLIPVideoClassifier(xclip, input_ids).eval()(pixel_values)
+    torch.testing.assert_close(actual, expected, rtol=1e-4, atol=1e-4)
