@@ -34,7 +34,16 @@ from .configuration_sllm import SLLMConfig
 
 logger = logging.get_logger(__name__)
 
-DEFAULT_TEMPLATE_PATH = Path(__file__).resolve().parent.parent / "hub_cards" / "sllm_model_card.md"
+def _default_template_path() -> Path:
+    """`hub_cards/sllm_model_card.md` of the repository, or its installed copy in `modeling_sllm/hub_cards/`."""
+    package_dir = Path(__file__).resolve().parent
+    for candidate in (package_dir.parent / "hub_cards", package_dir / "hub_cards"):
+        if (candidate / "sllm_model_card.md").is_file():
+            return candidate / "sllm_model_card.md"
+    return package_dir.parent / "hub_cards" / "sllm_model_card.md"
+
+
+DEFAULT_TEMPLATE_PATH = _default_template_path()
 TASK_TYPE = "video-classification"
 DEFAULT_TAGS = ["video-classification", "action-recognition", "sllm", "text4vis", "clip", "efficient-inference"]
 # Files a model repository does not need (training state, caches, staging folders of the converter).
