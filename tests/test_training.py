@@ -248,3 +248,16 @@ def test_resume_from_checkpoint_continues_at_the_right_step(tiny_clip_dir, video
     with pytest.raises(ValueError, match="has no checkpoint"):
         train_script.main(_train_args(tiny_clip_dir, video_tree, tmp_path / "empty", *common,
                                       "--resume_from_checkpoint", "latest"))
+
+
+def test_mixed_precision_and_gradient_checkpointing_run(tiny_clip_dir, video_tree, tmp_path):
+    output_dir = tmp_path / "bf16"
+    results = train_script.main(
+        _train_args(tiny_clip_dir, video_tree, output_dir, "--max_steps", "2", "--bf16", "--activation_checkpointing",
+                    "--logging_steps", "1")
+    )
+    state = json.loads((output_dir / "trainer_state.json").read_text())
+    losses = [entry["loss"] for entry in state["log_history"] if "loss" in entry]
+    assert len(losses) == 2 and all(np.isfinite(losses))
+    assert 0.0 <= results["eval_top1"] <= 1.0
+    assert SLLMForVideoClassification.from_pretrained(output_dir).dtype == torch.float32  # weights saved in fp32
