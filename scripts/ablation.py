@@ -185,10 +185,19 @@ def main(argv: list[str] | None = None) -> list[dict]:
     logging.basicConfig(format="%(asctime)s - %(levelname)s - %(name)s - %(message)s", level=logging.WARNING)
 
     rows = []
+    report_path = os.path.join(args.output_dir, "ablation.json")
+    if os.path.isfile(report_path):  # a finished run is kept: an interrupted ablation continues where it stopped
+        with open(report_path, encoding="utf-8") as handle:
+            rows = [row for row in json.load(handle)["runs"] if row["seed"] in args.seeds]
+        if rows:
+            logger.warning(f"Reusing {len(rows)} finished runs of {report_path}")
+    done = {(row["variant"], row["seed"]) for row in rows}
     for seed in args.seeds:
         for variant in args.variants:
+            if (variant, seed) in done:
+                continue
             rows.append(run_one(args, variant, seed))
-            with open(os.path.join(args.output_dir, "ablation.json"), "w", encoding="utf-8") as handle:
+            with open(report_path, "w", encoding="utf-8") as handle:
                 json.dump({"arguments": vars(args), "runs": rows}, handle, indent=2)
     report = summarise(rows)
     with open(os.path.join(args.output_dir, "ablation.md"), "w", encoding="utf-8") as handle:
