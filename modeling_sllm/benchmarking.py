@@ -102,7 +102,6 @@ TINY_VISION_CONFIG = dict(
 # Model families, in table order. The first three share the CLIP tower of the chosen size.
 BENCHMARK_FAMILIES = ("sllm", "text4vis_2n", "text4vis_n", "xclip", "videomae", "timesformer")
 _SLLM_FAMILIES = ("sllm", "text4vis_2n", "text4vis_n")
-MODES = ("model_only", "preprocess", "end_to_end")
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -1238,6 +1237,10 @@ def format_markdown(results: dict) -> str:
                 _percent(ratio["fraction_of_ideal"], 0),
             ]
             lines.append("| " + " | ".join(cells) + " |")
+    lines += ["", "What each row times:", ""]
+    lines += [f"- {names[row['key']]}: {row['notes']}" for row in results["rows"]]
+    methods = sorted({row["peak_memory_method"] for row in results["rows"]})
+    lines += ["", f"Peak memory measured with: {'; '.join(methods)}."]
     if results["targets"]:
         lines += ["", _TARGETS_TITLE, ""]
         for target in results["targets"]:

@@ -144,6 +144,12 @@ def main(argv: list[str] | None = None) -> dict:
             f"Note: the load average was {load[0]:.1f} on {os.cpu_count()} CPUs when the benchmark started; other "
             "processes were competing for the CPU, so timings are noisy."
         )
+        if results["settings"]["threads"] > 1 and args.device == "cpu":
+            print(
+                "With several intra-op threads on a busy CPU, every parallel operator waits until all its threads "
+                "are scheduled, so times grow with the number of operators rather than with the FLOPs and the "
+                "ratios shrink towards 1. Re-run on a quiet machine, or use `--threads 1` for steadier ratios."
+            )
     return results
 
 
