@@ -74,6 +74,7 @@ __all__ = [
     "run_benchmark",
     "run_interleaved",
     "summarize_times",
+    "thread_scaling",
     "write_synthetic_video",
     "xclip_config",
 ]
@@ -881,6 +882,40 @@ def _targets(rows: dict, ratios: list[dict], components: list[dict], settings: d
     return targets
 
 
+def thread_scaling(threads: int, repeats: int = 5) -> dict:
+    """
+    Speed-up of `threads` intra-op threads over one thread on a fixed CPU workload (a batch of 512-wide matrix
+    products and activations, about 1 GFLOP). On a quiet machine with 2 threads it is about 1.5-2; a value near or
+    below 1 means other processes hold the CPUs and multi-threaded timings are not to be trusted.
+    """
+    previous = torch.get_num_threads()
+    generator = torch.Generator().manual_seed(0)
+    weight = torch.randn(512, 2048, generator=generator)
+    inputs = torch.randn(128, 512, generator=generator)
+
+    def workload():
+        hidden = inputs
+        for _ in range(8):
+            hidden = torch.nn.functional.gelu(hidden @ weight) @ weight.t() / 512
+        return hidden
+
+    best = {}
+    try:
+        with torch.inference_mode():
+            for count in (1, threads):
+                torch.set_num_threads(count)
+                workload()
+                timings = []
+                for _ in range(repeats):
+                    start = time.perf_counter()
+                    workload()
+                    timings.append(time.perf_counter() - start)
+                best[count] = min(timings)
+    finally:
+        torch.set_num_threads(previous)
+    return {"threads": threads, "speedup_vs_1_thread": best[1] / best[threads]}
+
+
 def _cpu_name() -> str:
     """The CPU model name (from /proc/cpuinfo on Linux), else the platform's processor or machine name."""
     try:
@@ -981,6 +1016,13 @@ def run_benchmark(
             if video is None:
                 video_info["generated"] = video_path.parent == Path(scratch)
 
+        scaling_at_start = None
+        if device.type == "cpu" and torch.get_num_threads() > 1:
+            scaling_at_start = thread_scaling(torch.get_num_threads())
+            say(
+                f"{scaling_at_start['threads']} threads run a reference workload "
+                f"{scaling_at_start['speedup_vs_1_thread']:.2f}x faster than 1 thread"
+            )
         say("building models")
         models = build_benchmark_models(
             families,
@@ -1096,6 +1138,7 @@ def run_benchmark(
         ratios = _ratios(rows, times, batch_size)
         environment = _environment(device)
         environment["load_average_start"] = load_at_start
+        environment["thread_scaling_start"] = scaling_at_start
         if hasattr(os, "getloadavg"):
             environment["load_average_end"] = list(os.getloadavg())
         results = {

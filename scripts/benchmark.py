@@ -138,6 +138,13 @@ def main(argv: list[str] | None = None) -> dict:
 
     print(format_table(results))
     print(f"\nWrote {json_path}, {markdown_path} and {plot_path}")
+    scaling = results["environment"].get("thread_scaling_start")
+    if scaling and scaling["speedup_vs_1_thread"] < 1.2:
+        print(
+            f"WARNING: {scaling['threads']} threads ran a reference workload only "
+            f"{scaling['speedup_vs_1_thread']:.2f}x as fast as 1 thread when the benchmark started: other processes "
+            "hold the CPUs, and multi-threaded timings (and the PASS/MISS verdicts) are not reliable."
+        )
     load = results["environment"].get("load_average_start")
     if load and os.cpu_count() and load[0] > 0.5 * os.cpu_count():
         print(

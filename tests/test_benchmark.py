@@ -198,3 +198,12 @@ def test_xclip_video_path_matches_the_full_xclip_forward():
         expected = xclip(input_ids=input_ids, pixel_values=pixel_values).logits_per_video
         actual = XCLIPVideoClassifier(xclip, input_ids).eval()(pixel_values)
     torch.testing.assert_close(actual, expected, rtol=1e-4, atol=1e-4)
+
+
+def test_thread_scaling_reports_a_speedup_and_restores_the_thread_count(restore_threads):
+    from modeling_sllm.benchmarking import thread_scaling
+
+    torch.set_num_threads(1)
+    scaling = thread_scaling(2, repeats=1)
+    assert scaling["threads"] == 2 and scaling["speedup_vs_1_thread"] > 0
+    assert torch.get_num_threads() == 1
