@@ -1020,8 +1020,8 @@ def run_benchmark(
         if device.type == "cpu" and torch.get_num_threads() > 1:
             scaling_at_start = thread_scaling(torch.get_num_threads())
             say(
-                f"{scaling_at_start['threads']} threads run a reference workload "
-                f"{scaling_at_start['speedup_vs_1_thread']:.2f}x faster than 1 thread"
+                f"{scaling_at_start['threads']} threads run a reference workload at "
+                f"{scaling_at_start['speedup_vs_1_thread']:.2f}x the speed of 1 thread"
             )
         say("building models")
         models = build_benchmark_models(
