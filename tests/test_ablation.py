@@ -41,10 +41,10 @@ def test_report_has_mean_and_std_over_seeds_and_the_fidelity_rows():
             if variant == "sllm_residual":
                 row["fidelity"] = _fidelity(0.9 + offset / 10, 0.8)
             rows.append(row)
-    report = ablation.summarise(rows)
+    report = ablation.summarise(rows, {"baseline_2n": {"median": 50.0, "min": 40.0, "max": 60.0}})
     lines = report.splitlines()
     baseline = next(line for line in lines if line.startswith("| baseline_2n |"))
-    assert "0.550 ± 0.071" in baseline and "0.500, 0.600" in baseline
+    assert "0.550 ± 0.071" in baseline and "0.500, 0.600" in baseline and "50 (40-60)" in baseline
     fidelity = [line for line in lines if line.startswith("| sllm_residual | ")]
     assert len(fidelity) == 3  # the accuracy row and one fidelity row per seed
     assert "| sllm_residual | 2 | 0.910 | 0.800 | 0.500 | 0.400 |" in report
