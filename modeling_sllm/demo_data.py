@@ -43,7 +43,15 @@ from .video_io import count_frames
 
 logger = logging.get_logger(__name__)
 
-__all__ = ["DEMO_CLASSES", "DemoClip", "demo_clip_rng", "generate_demo_dataset", "render_demo_clip", "write_mp4"]
+__all__ = [
+    "DEMO_CLASSES",
+    "DemoClip",
+    "demo_clip_rng",
+    "generate_demo_dataset",
+    "prepare_demo_data",
+    "render_demo_clip",
+    "write_mp4",
+]
 
 # (name, description). Classes 2i and 2i+1 are the time reversal of each other.
 DEMO_CLASSES: list[tuple[str, str]] = [
@@ -400,3 +408,25 @@ def generate_demo_dataset(
             shutil.rmtree(staging, ignore_errors=True)
     logger.info(f"Wrote the demo dataset ({len(DEMO_CLASSES)} classes) to {root}")
     return _paths(root)
+
+
+def prepare_demo_data(data_args) -> dict[str, str]:
+    """
+    Generates (or reuses) the demo dataset under `data_args.data_root` with `data_args.demo_train_videos_per_class` /
+    `demo_validation_videos_per_class`, and points the data arguments (an `SLLMDataArguments`) at its annotation
+    lists and label file. Returns the paths of [`generate_demo_dataset`].
+    """
+    if data_args.data_root is None:
+        raise ValueError("generate_demo_data needs data_root, the folder of the demo videos.")
+    paths = generate_demo_dataset(
+        data_args.data_root,
+        num_train_per_class=data_args.demo_train_videos_per_class,
+        num_val_per_class=data_args.demo_validation_videos_per_class,
+    )
+    data_args.train_list = paths["train_list"]
+    data_args.validation_list = paths["validation_list"]
+    data_args.label_file = paths["label_file"]
+    data_args.data_root = paths["root"]
+    data_args.train_dir = data_args.validation_dir = data_args.dataset_name = None
+    return paths
+

@@ -39,6 +39,7 @@ from transformers import HfArgumentParser  # noqa: E402
 
 from modeling_sllm import SLLMForVideoClassification  # noqa: E402
 from modeling_sllm.data import SLLMVideoTransform, load_video_datasets, sllm_collate_fn  # noqa: E402
+from modeling_sllm.demo_data import prepare_demo_data  # noqa: E402
 from modeling_sllm.evaluation import measure_model_throughput, restoration_fidelity  # noqa: E402
 
 
@@ -101,7 +102,7 @@ def run_one(args: SLLMAblationArguments, variant: str, seed: int) -> dict:
     )
     _, data_args, _ = train_script.parse_args_with_yaml(parser, train_args)
     if data_args.generate_demo_data:
-        train_script.prepare_demo_data(data_args)
+        prepare_demo_data(data_args)
     data_args.train_list = data_args.train_dir = None
     validation = load_video_datasets(data_args).datasets["validation"]
     model = SLLMForVideoClassification.from_pretrained(run_dir).eval()

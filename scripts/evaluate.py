@@ -40,6 +40,7 @@ import transformers  # noqa: E402
 from transformers import AutoModelForVideoClassification, HfArgumentParser  # noqa: E402
 
 from modeling_sllm.data import SLLMDataArguments, SLLMVideoTransform, load_video_datasets, sllm_collate_fn  # noqa: E402
+from modeling_sllm.demo_data import prepare_demo_data  # noqa: E402
 from modeling_sllm.evaluation import (  # noqa: E402
     VIEW_AVERAGING_MODES,
     build_results,
@@ -157,19 +158,6 @@ def setup_logging(log_level: str) -> None:
     logging.getLogger("modeling_sllm").setLevel(level)
     transformers.utils.logging.enable_default_handler()
     transformers.utils.logging.enable_explicit_format()
-
-
-def prepare_demo_data(data_args: SLLMDataArguments) -> None:
-    """Generates (or reuses) the procedural demo videos under `data_root` and points the data arguments at them."""
-    from modeling_sllm.demo_data import generate_demo_dataset
-
-    if data_args.data_root is None:
-        raise ValueError("generate_demo_data needs data_root, the folder of the demo videos.")
-    paths = generate_demo_dataset(data_args.data_root)
-    data_args.train_list = paths["train_list"]
-    data_args.validation_list = paths["validation_list"]
-    data_args.label_file = paths["label_file"]
-    data_args.data_root = paths["root"]
 
 
 def dataset_description(data_args: SLLMDataArguments, split: str) -> tuple[str, str | None, str]:

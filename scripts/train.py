@@ -31,6 +31,7 @@ sys.path.insert(0, os.path.dirname(_SCRIPTS_DIR))
 
 from modeling_sllm import SLLMVideoProcessor  # noqa: E402
 from modeling_sllm.data import SLLMDataArguments, SLLMVideoTransform, load_video_datasets, sllm_collate_fn  # noqa: E402
+from modeling_sllm.demo_data import prepare_demo_data  # noqa: E402
 from modeling_sllm.training import (  # noqa: E402
     SLLMModelArguments,
     SLLMTrainer,
@@ -56,23 +57,6 @@ def setup_logging(training_args: SLLMTrainingArguments) -> None:
     transformers.utils.logging.set_verbosity(log_level)
     transformers.utils.logging.enable_default_handler()
     transformers.utils.logging.enable_explicit_format()
-
-
-def prepare_demo_data(data_args: SLLMDataArguments) -> None:
-    """Generates (or reuses) the procedural demo videos under `data_root` and points the data arguments at them."""
-    from modeling_sllm.demo_data import generate_demo_dataset
-
-    if data_args.data_root is None:
-        raise ValueError("generate_demo_data needs data_root, the folder to write the demo videos to.")
-    paths = generate_demo_dataset(
-        data_args.data_root,
-        num_train_per_class=data_args.demo_train_videos_per_class,
-        num_val_per_class=data_args.demo_validation_videos_per_class,
-    )
-    data_args.train_list = paths["train_list"]
-    data_args.validation_list = paths["validation_list"]
-    data_args.label_file = paths["label_file"]
-    data_args.data_root = paths["root"]
 
 
 def main(args: list[str] | None = None) -> dict:

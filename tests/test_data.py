@@ -310,3 +310,18 @@ def test_bad_data_arguments():
         SLLMDataArguments(num_crops=2)
     with pytest.raises(ValueError, match="flip_prob"):
         SLLMDataArguments(flip_prob=1.5)
+
+
+def test_demo_data_arguments_point_at_the_generated_lists(tmp_path):
+    from modeling_sllm.demo_data import DEMO_CLASSES, prepare_demo_data
+
+    args = SLLMDataArguments(
+        generate_demo_data=True, data_root=str(tmp_path / "demo"), demo_train_videos_per_class=2,
+        demo_validation_videos_per_class=1,
+    )
+    prepare_demo_data(args)
+    data = load_video_datasets(args)
+    assert len(data.datasets["train"]) == 2 * len(DEMO_CLASSES)
+    assert len(data.datasets["validation"]) == len(DEMO_CLASSES)
+    assert [label.name for label in data.labels] == [name for name, _ in DEMO_CLASSES]
+    assert all(row["num_frames"] == 32 for row in _rows(data.datasets["validation"]))
