@@ -1200,10 +1200,10 @@ def format_markdown(results: dict) -> str:
     lines = [
         "# SLLM efficiency benchmark",
         "",
-        f"Device `{settings['device']}`, dtype `{settings['dtype']}`, {settings['threads']} threads, batch size "
-        f"{settings['batch_size']}, {settings['repetitions']} interleaved repetitions after {settings['warmup']} "
-        f"warm-up rounds; torch {environment['torch']}, transformers {environment['transformers']}, "
-        f"{environment['processor']} ({environment['cpu_count']} CPUs)."
+        f"Device `{settings['device']}`, dtype `{settings['dtype']}`, {settings['threads']} intra-op thread(s), "
+        f"batch size {settings['batch_size']}, {settings['repetitions']} interleaved repetitions after "
+        f"{settings['warmup']} warm-up rounds; torch {environment['torch']}, "
+        f"transformers {environment['transformers']}, {environment['processor']} ({environment['cpu_count']} CPUs)."
         + (" **Tiny configs (test mode): numbers are meaningless.**" if settings["tiny"] else ""),
         "",
     ]
@@ -1392,7 +1392,7 @@ def plot_throughput_vs_gflops(results: dict, path: str | os.PathLike) -> Path:
     axis.set_ylabel("throughput (videos/s)")
     settings = results["settings"]
     axis.set_title(
-        f"SLLM benchmark: {settings['device']}, {settings['dtype']}, {settings['threads']} threads, "
+        f"SLLM benchmark: {settings['device']}, {settings['dtype']}, {settings['threads']} thread(s), "
         f"batch {settings['batch_size']}" + (" (tiny configs)" if settings["tiny"] else "")
     )
     axis.grid(True, which="both", alpha=0.3)
