@@ -375,40 +375,49 @@ def build_xclip(
     )
 
 
-def build_videomae(num_frames: int = 16, num_classes: int = 10, tiny: bool = False, seed: int = 0) -> BenchmarkModel:
-    """VideoMAE base (`VideoMAEConfig()` defaults: ViT-B/16, tubelets of 2 frames) with a classification head."""
-    from transformers import VideoMAEConfig, VideoMAEForVideoClassification, VideoMAEVideoProcessor
+_TINY_VIDEO_VIT = dict(
+    image_size=32, patch_size=16, hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64
+)
 
+
+def _build_video_vit(
+    family: str, name: str, config_class, model_class, processor_class, num_frames: int, num_classes: int, tiny: bool,
+    seed: int, notes: str,
+) -> BenchmarkModel:
+    """A Transformers video ViT classifier at its base defaults (or tiny) with random weights, and its processor."""
     kwargs = dict(num_frames=num_frames, id2label=_id2label(num_classes))
     if tiny:
-        kwargs.update(
-            image_size=32,
-            patch_size=16,
-            hidden_size=32,
-            num_hidden_layers=2,
-            num_attention_heads=2,
-            intermediate_size=64,
-        )
-    config = VideoMAEConfig(**kwargs)
+        kwargs.update(_TINY_VIDEO_VIT)
+    config = config_class(**kwargs)
     torch.manual_seed(seed)
-    model = VideoMAEForVideoClassification(config).eval()
+    model = model_class(config).eval()
     image_size = config.image_size
-    processor = VideoMAEVideoProcessor(
+    processor = processor_class(
         size={"shortest_edge": image_size}, crop_size={"height": image_size, "width": image_size}
     )
     size = "tiny" if tiny else f"B/{config.patch_size}"
     return BenchmarkModel(
-        key=f"videomae@{size}",
-        name=f"VideoMAE {num_frames}f",
-        family="videomae",
+        key=f"{family}@{size}",
+        name=f"{name} {num_frames}f",
+        family=family,
         size=size,
         model=model,
         num_frames=num_frames,
         encoded_frames=num_frames,
-        temporal_frames=num_frames // config.tubelet_size,
+        temporal_frames=num_frames // getattr(config, "tubelet_size", 1),
         image_size=image_size,
         preprocess=_segment_preprocessor(num_frames, processor),
-        notes="VideoMAEForVideoClassification (joint space-time attention over tubelets)",
+        notes=notes,
+    )
+
+
+def build_videomae(num_frames: int = 16, num_classes: int = 10, tiny: bool = False, seed: int = 0) -> BenchmarkModel:
+    """VideoMAE base (`VideoMAEConfig()` defaults: ViT-B/16, tubelets of 2 frames) with a classification head."""
+    from transformers import VideoMAEConfig, VideoMAEForVideoClassification, VideoMAEVideoProcessor
+
+    return _build_video_vit(
+        "videomae", "VideoMAE", VideoMAEConfig, VideoMAEForVideoClassification, VideoMAEVideoProcessor, num_frames,
+        num_classes, tiny, seed, "VideoMAEForVideoClassification (joint space-time attention over tubelets)",
     )
 
 
@@ -416,36 +425,10 @@ def build_timesformer(num_frames: int = 8, num_classes: int = 10, tiny: bool = F
     """TimeSformer base (`TimesformerConfig()` defaults: ViT-B/16, divided space-time attention) with its head."""
     from transformers import TimesformerConfig, TimesformerForVideoClassification, TimesformerVideoProcessor
 
-    kwargs = dict(num_frames=num_frames, id2label=_id2label(num_classes))
-    if tiny:
-        kwargs.update(
-            image_size=32,
-            patch_size=16,
-            hidden_size=32,
-            num_hidden_layers=2,
-            num_attention_heads=2,
-            intermediate_size=64,
-        )
-    config = TimesformerConfig(**kwargs)
-    torch.manual_seed(seed)
-    model = TimesformerForVideoClassification(config).eval()
-    image_size = config.image_size
-    processor = TimesformerVideoProcessor(
-        size={"shortest_edge": image_size}, crop_size={"height": image_size, "width": image_size}
-    )
-    size = "tiny" if tiny else f"B/{config.patch_size}"
-    return BenchmarkModel(
-        key=f"timesformer@{size}",
-        name=f"TimeSformer {num_frames}f",
-        family="timesformer",
-        size=size,
-        model=model,
-        num_frames=num_frames,
-        encoded_frames=num_frames,
-        temporal_frames=num_frames,
-        image_size=image_size,
-        preprocess=_segment_preprocessor(num_frames, processor),
-        notes="TimesformerForVideoClassification (divided space-time attention)",
+    return _build_video_vit(
+        "timesformer", "TimeSformer", TimesformerConfig, TimesformerForVideoClassification,
+        TimesformerVideoProcessor, num_frames, num_classes, tiny, seed,
+        "TimesformerForVideoClassification (divided space-time attention)",
     )
 
 
@@ -691,29 +674,21 @@ def write_synthetic_video(
     Writes an H.264 (yuv420p) mp4 with moving textured content and noise, so that it has real motion, keyframes and
     P/B-frames like a camera video. Deterministic for a given `seed`.
     """
-    import av
+    from .demo_data import write_mp4
 
     path = Path(path)
     rng = np.random.default_rng(seed)
     y, x = np.mgrid[0:height, 0:width].astype(np.float32)
     texture = rng.integers(0, 256, size=(height, width, 3), dtype=np.uint8)
-    container = av.open(str(path), mode="w")
-    try:
-        stream = container.add_stream("libx264", rate=fps, options={"crf": "23", "preset": "veryfast"})
-        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-        for index in range(num_frames):
-            shift = (index * 3) % width
-            frame = np.roll(texture, shift, axis=1).astype(np.float32) * 0.5
-            frame[..., 0] += 60 * (1 + np.sin((x + 4 * index) / 23))
-            frame[..., 1] += 60 * (1 + np.cos((y - 2 * index) / 17))
-            frame[..., 2] += rng.normal(0, 8, size=(height, width))
-            image = np.clip(frame, 0, 255).astype(np.uint8)
-            for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
-    finally:
-        container.close()
+    frames = np.empty((num_frames, height, width, 3), dtype=np.uint8)
+    for index in range(num_frames):
+        shift = (index * 3) % width
+        frame = np.roll(texture, shift, axis=1).astype(np.float32) * 0.5
+        frame[..., 0] += 60 * (1 + np.sin((x + 4 * index) / 23))
+        frame[..., 1] += 60 * (1 + np.cos((y - 2 * index) / 17))
+        frame[..., 2] += rng.normal(0, 8, size=(height, width))
+        frames[index] = np.clip(frame, 0, 255).astype(np.uint8)
+    write_mp4(path, frames, fps=fps, crf=23)
     return path
 
 
