@@ -56,6 +56,10 @@ class SLLMConfig(PreTrainedConfig):
             Weight `lambda` of the restoration loss in the total loss.
         restoration_loss_temperature (`float`, *optional*, defaults to 0.1):
             Temperature of the softmaxes of `"kl_temperature"`.
+        restoration_trained_by_head (`bool`, *optional*, defaults to `True`):
+            Whether the classification loss trains the restoration module through the restored embeddings the temporal
+            head reads (the paper). `False`: the head still reads them, but only the restoration loss trains the
+            module, so its output stays an estimate of the skipped frames rather than an extra feature for the head.
         logit_scale_init_value (`float`, *optional*, defaults to `log(100)`):
             Initial value of the learnable logit scale (CLIP's trained value is about `log(100)`).
         train_class_embeddings (`bool`, *optional*, defaults to `False`):
@@ -90,6 +94,7 @@ class SLLMConfig(PreTrainedConfig):
     restoration_loss: str = "kl"
     restoration_loss_weight: float = 1.0
     restoration_loss_temperature: float = 0.1
+    restoration_trained_by_head: bool = True
     logit_scale_init_value: float = math.log(100.0)
     train_class_embeddings: bool = False
     initializer_range: float = 0.02

@@ -418,7 +418,10 @@ class SLLMModel(SLLMPreTrainedModel):
 
         frame_embeds = self.get_frame_embeddings(pixel_values)
         restored_embeds = self.restoration(frame_embeds, **kwargs) if self.restoration is not None else None
-        sequence_embeds = interleave_frames(frame_embeds, restored_embeds, self.config.keep_interval)
+        head_restored = restored_embeds
+        if restored_embeds is not None and not self.config.restoration_trained_by_head:
+            head_restored = restored_embeds.detach()  # the restoration loss alone trains the module
+        sequence_embeds = interleave_frames(frame_embeds, head_restored, self.config.keep_interval)
         video_embeds = self.temporal_head(sequence_embeds, **kwargs)
 
         target_embeds = None

@@ -66,6 +66,10 @@ class SLLMModelArguments:
     restoration_loss: str = field(default="kl", metadata={"help": f"One of {RESTORATION_LOSSES}."})
     restoration_loss_weight: float = field(default=1.0, metadata={"help": "lambda of the restoration loss."})
     restoration_loss_temperature: float = field(default=0.1, metadata={"help": "Temperature of 'kl_temperature'."})
+    restoration_trained_by_head: bool = field(
+        default=True,
+        metadata={"help": "Let the classification loss train the restoration module (paper); False: only its own loss."},
+    )
     prompt_mode: str = field(default="normal", metadata={"help": "'normal' (class name) or 'enhance' (+description)."})
     freeze_vision_tower: bool = field(
         default=False, metadata={"help": "Freeze the CLIP vision tower (the paper's frozen-encoder stage)."}
@@ -86,6 +90,7 @@ class SLLMModelArguments:
             "restoration_loss": self.restoration_loss,
             "restoration_loss_weight": self.restoration_loss_weight,
             "restoration_loss_temperature": self.restoration_loss_temperature,
+            "restoration_trained_by_head": self.restoration_trained_by_head,
             "train_class_embeddings": self.train_class_embeddings,
         }
 

@@ -12,6 +12,8 @@ For every seed it trains, with the demo's settings (`--config`, any train.py arg
 - `sllm_paper`: SLLM, N encoded frames, the paper's restoration and KL loss;
 - `sllm_residual`: SLLM, N encoded frames, residual restoration (interpolation + learned correction) with the
   normalised-MSE loss;
+- `sllm_residual_own_loss`: the same, but only the restoration loss trains the restoration module (the
+  classification loss does not reach it through the restored embeddings, `restoration_trained_by_head=False`);
 
 and reports held-out top-1, training time, inference throughput (end to end on the held-out videos, and model only),
 and for the SLLM variants the restoration fidelity on the held-out videos (centred cosine and MSE of restored vs true
@@ -49,7 +51,7 @@ _spec = importlib.util.spec_from_file_location("sllm_train_script", os.path.join
 train_script = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(train_script)
 
-VARIANTS = ("baseline_2n", "baseline_n", "sllm_paper", "sllm_residual")
+VARIANTS = ("baseline_2n", "baseline_n", "sllm_paper", "sllm_residual", "sllm_residual_own_loss")
 
 
 @dataclass
@@ -76,6 +78,8 @@ def variant_arguments(variant: str, num_frames: int) -> list[str]:
     if variant == "sllm_residual":
         return ["--num_frames", str(num_frames), "--keep_interval", "2", "--restoration_mode", "residual",
                 "--restoration_loss", "normalized_mse"]
+    if variant == "sllm_residual_own_loss":
+        return variant_arguments("sllm_residual", num_frames) + ["--restoration_trained_by_head", "false"]
     raise ValueError(f"Unknown variant {variant!r}; choose from {VARIANTS}.")
 
 

@@ -23,6 +23,8 @@ def test_variants_encode_the_intended_frames():
     assert paper["--keep_interval"] == "2" and paper["--restoration_mode"] == "paper" and paper["--num_frames"] == "4"
     residual = _args(ablation.variant_arguments("sllm_residual", 4))
     assert residual["--restoration_mode"] == "residual" and residual["--restoration_loss"] == "normalized_mse"
+    own = _args(ablation.variant_arguments("sllm_residual_own_loss", 4))
+    assert own["--restoration_mode"] == "residual" and own["--restoration_trained_by_head"] == "false"
     with pytest.raises(ValueError, match="Unknown variant"):
         ablation.variant_arguments("sllm_fancy", 4)
 

@@ -94,6 +94,21 @@ def test_restoration_loss_gradients_reach_restoration_but_not_targets():
     assert all(p.grad is None for p in model.sllm.temporal_head.parameters())
 
 
+@pytest.mark.parametrize("trained_by_head", [True, False])
+def test_classification_loss_trains_restoration_only_when_asked(trained_by_head):
+    model = tiny_model(restoration_trained_by_head=trained_by_head).train()
+    config = model.config
+    out = model(random_frames(config), labels=torch.tensor([0, 2]))
+    out.classification_loss.backward()
+    grads = [p.grad for p in model.sllm.restoration.encoder.parameters()]
+    reached = any(g is not None and g.abs().sum() > 0 for g in grads)
+    assert reached == trained_by_head
+    # the head still reads the restored embeddings: the logits are the same either way
+    reference = tiny_model(restoration_trained_by_head=not trained_by_head)
+    with torch.no_grad():
+        torch.testing.assert_close(model.eval()(random_frames(config)).logits, reference(random_frames(config)).logits)
+
+
 def test_restoration_loss_kinds_on_known_values():
     target = torch.tensor([[1.0, 0.0], [0.0, 2.0]])
     assert restoration_loss(target, target, "kl").item() == pytest.approx(0.0, abs=1e-7)
