@@ -218,6 +218,9 @@ def _decode(
     index = 0
     with _open_video(source) as (container, stream):
         declared = _expected_frames(container, stream)
+        # frame + slice threading: H.264 from x264 has one slice per frame, so slice threading alone (PyAV's default)
+        # decodes on one core; the frames come out in the same order either way
+        stream.thread_type = "AUTO"
         try:
             for packet in container.demux(stream):
                 for frame in packet.decode():
