@@ -261,3 +261,38 @@ def test_mixed_precision_and_gradient_checkpointing_run(tiny_clip_dir, video_tre
     assert len(losses) == 2 and all(np.isfinite(losses))
     assert 0.0 <= results["eval_top1"] <= 1.0
     assert SLLMForVideoClassification.from_pretrained(output_dir).dtype == torch.float32  # weights saved in fp32
+
+
+def test_two_stage_recipe_starts_sllm_from_a_trained_baseline(tiny_clip_dir, video_tree, tmp_path):
+    """Stage 1: a keep_interval=1 baseline. Stage 2: SLLM from it, tower frozen, new restoration module trained."""
+    baseline_dir = tmp_path / "baseline"
+    train_script.main(_train_args(tiny_clip_dir, video_tree, baseline_dir, "--max_steps", "2", "--keep_interval", "1",
+                                  "--do_eval", "false"))
+    baseline = SLLMForVideoClassification.from_pretrained(baseline_dir)
+    assert baseline.config.keep_interval == 1 and baseline.sllm.restoration is None
+
+    # before training, stage 2 holds the baseline's tower, head and classifier
+    from modeling_sllm.text_features import SLLMLabel
+    from modeling_sllm.training import build_model
+
+    start = build_model(
+        SLLMModelArguments(model_name_or_path=str(baseline_dir), num_frames=2, keep_interval=2,
+                           restoration_num_layers=1, temporal_num_layers=1),
+        [SLLMLabel(0, "left"), SLLMLabel(1, "right")],
+    )
+    for name, value in baseline.state_dict().items():
+        torch.testing.assert_close(start.state_dict()[name], value, atol=0, rtol=0)
+
+    sllm_dir = tmp_path / "sllm"
+    args = _train_args(tiny_clip_dir, video_tree, sllm_dir, "--max_steps", "2", "--do_eval", "false")
+    args[args.index("--clip_model_name_or_path") : args.index("--clip_model_name_or_path") + 2] = [
+        "--model_name_or_path", str(baseline_dir)]
+    train_script.main(args + ["--freeze_vision_tower"])
+    sllm = SLLMForVideoClassification.from_pretrained(sllm_dir)
+    assert sllm.config.keep_interval == 2 and sllm.sllm.restoration is not None
+    assert sllm.config.id2label == baseline.config.id2label
+    for name, value in baseline.sllm.vision_tower.state_dict().items():  # frozen: unchanged
+        torch.testing.assert_close(sllm.sllm.vision_tower.state_dict()[name], value, atol=0, rtol=0)
+    changed = [n for n, v in sllm.sllm.temporal_head.state_dict().items()
+               if not torch.equal(v, baseline.sllm.temporal_head.state_dict()[n])]
+    assert changed  # the head kept training
