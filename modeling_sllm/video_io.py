@@ -19,6 +19,7 @@ with a file or its content, `ValueError` for bad arguments (such as a frame inde
 underlying exception is chained.
 """
 
+import bisect
 import io
 import os
 import re
@@ -205,17 +206,93 @@ def _expected_frames(container, stream) -> tuple[int, str]:
     return 0, ""
 
 
+def _presentation_timestamps(container, stream) -> tuple[list[int], list[int]] | None:
+    """
+    Timestamps of the frames in presentation order and the indices of the keyframes, from the packets alone (no
+    decoding), or `None` when the packets cannot be trusted to be one frame each (a missing or repeated timestamp,
+    no keyframe at frame 0).
+    """
+    timestamps, keyframe_timestamps = [], []
+    for packet in container.demux(stream):
+        if packet.size == 0 or getattr(packet, "is_discard", False):
+            continue
+        if packet.pts is None:
+            return None
+        timestamps.append(int(packet.pts))
+        if packet.is_keyframe:
+            keyframe_timestamps.append(int(packet.pts))
+    timestamps.sort()
+    if not timestamps or len(set(timestamps)) != len(timestamps):
+        return None
+    position = {pts: index for index, pts in enumerate(timestamps)}
+    keyframes = sorted(position[pts] for pts in keyframe_timestamps)
+    if not keyframes or keyframes[0] != 0:
+        return None
+    return timestamps, keyframes
+
+
+def _decode_seeking(container, stream, wanted: set[int], stop_after: int) -> tuple[dict[int, np.ndarray], int] | None:
+    """
+    Decode the frames `wanted` (all `<= stop_after`) starting each run of them at the keyframe before it, instead of
+    decoding every frame from the start: H.264 clips have keyframes every few seconds, and the kept frames of SLLM are
+    spread over the whole video. Frames are identified by their timestamps, so the result is the same as a
+    sequential decode; `None` (the caller then decodes sequentially) whenever that cannot be guaranteed.
+    """
+    index_data = _presentation_timestamps(container, stream)
+    if index_data is None:
+        return None
+    timestamps, keyframes = index_data
+    if stop_after >= len(timestamps):
+        return None
+    position = {pts: index for index, pts in enumerate(timestamps)}
+    runs: dict[int, list[int]] = {}
+    for index in sorted(wanted):
+        runs.setdefault(keyframes[bisect.bisect_right(keyframes, index) - 1], []).append(index)
+    frames: dict[int, np.ndarray] = {}
+    decoded, last_decoded = 0, None
+    iterator = None
+    for keyframe, indices in runs.items():
+        if iterator is None or last_decoded is None or not keyframe <= last_decoded + 1 or last_decoded >= indices[0]:
+            container.seek(timestamps[keyframe], stream=stream, backward=True, any_frame=False)
+            iterator = (frame for packet in container.demux(stream) for frame in packet.decode())
+        for frame in iterator:
+            if frame.pts is None or frame.pts not in position:
+                return None
+            index = position[frame.pts]
+            decoded += 1
+            last_decoded = index
+            if index in wanted:
+                frames[index] = frame.to_ndarray(format="rgb24")
+            if index >= indices[-1]:
+                break
+    if set(frames) != wanted:
+        return None
+    return frames, decoded
+
+
 def _decode(
     source: _Source, wanted: set[int], stop_after: int | None
 ) -> tuple[dict[int, np.ndarray], int, tuple[int, str]]:
     """
     Decode the first video stream in order, converting only the frames in `wanted` to RGB.
 
-    Stops once frame `stop_after` is decoded (`None`: decode to the end). Returns (frames, number of frames decoded,
+    Stops once frame `stop_after` is decoded (`None`: decode to the end). With `stop_after` (only the `wanted` frames
+    are needed, not the frame count) runs of wanted frames are decoded from the keyframe before them, skipping the
+    GOPs in between; the frames are the same as in a sequential decode. Returns (frames, number of frames decoded,
     the number of frames the container declares or implies and its wording for messages, `(0, "")` if unknown).
     """
     frames: dict[int, np.ndarray] = {}
     index = 0
+    if stop_after is not None and wanted and max(wanted) <= stop_after:
+        try:
+            with _open_video(source) as (container, stream):
+                stream.thread_type = "AUTO"
+                declared = _expected_frames(container, stream)
+                sought = _decode_seeking(container, stream, set(wanted), stop_after)
+            if sought is not None:
+                return sought[0], sought[1], declared
+        except av.error.FFmpegError:
+            pass  # decoded again in order below, which names the frame where the file breaks
     with _open_video(source) as (container, stream):
         declared = _expected_frames(container, stream)
         # frame + slice threading: H.264 from x264 has one slice per frame, so slice threading alone (PyAV's default)

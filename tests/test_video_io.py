@@ -404,3 +404,36 @@ def test_inference_sampling_resamples_when_the_video_is_shorter_than_declared(vi
     result = video_io.read_sampled_frames(video_path, sample, exact_count=False)
     assert seen == [100, 30]
     assert result.num_frames == 30 and result.indices.tolist() == [0, 29]
+
+
+@pytest.mark.parametrize("indices", [[0, 5, 10], [3, 13, 14, 25, 29], [29], [11, 12, 24], [2, 2, 27, 27]])
+@pytest.mark.parametrize("suffix", [".mp4", ".mkv", ".avi"])
+def test_reading_from_keyframes_gives_the_frames_of_a_sequential_decode(make_video, decode_frame_index, suffix, indices):
+    """Wanted frames are decoded from the keyframe before them (GOP 12 for mp4, every frame for FFV1): the same frames
+    as decoding everything in order, in every container."""
+    from modeling_sllm import video_io
+
+    path = make_video(f"seek{suffix}", num_frames=30)
+    source = video_io._resolve_source(str(path))
+    wanted = set(indices)
+    sought, decoded, _ = video_io._decode(source, wanted, stop_after=max(indices))
+    sequential, _, _ = video_io._decode(source, wanted, stop_after=None)
+    assert set(sought) == wanted
+    for index in wanted:
+        np.testing.assert_array_equal(sought[index], sequential[index])
+        assert decode_frame_index(sought[index]) == index
+    if suffix == ".mp4" and indices == [3, 13, 14, 25, 29]:
+        assert decoded < 30  # the GOPs before frames 13 and 25 are skipped, not decoded
+
+
+def test_reading_from_keyframes_on_a_camera_clip(bikes_video):
+    from modeling_sllm import video_io
+    from modeling_sllm.sampling import sample_clip_indices
+
+    source = video_io._resolve_source(str(bikes_video))
+    kept = sample_clip_indices(250, 8, 2, training=False).kept
+    sought, decoded, _ = video_io._decode(source, set(kept.tolist()), stop_after=int(kept.max()))
+    sequential, _, _ = video_io._decode(source, set(kept.tolist()), stop_after=None)
+    for index in kept.tolist():
+        np.testing.assert_array_equal(sought[index], sequential[index])
+    assert decoded < int(kept.max()) + 1
