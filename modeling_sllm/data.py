@@ -526,6 +526,46 @@ class SLLMVideoTransform:
             self.centre_transform = SLLMEvalTransform(crop_size=crop_size, num_crops=1, **norm)
         self._rng_key, self._rng = None, None
 
+    @classmethod
+    def for_model(
+        cls,
+        config,
+        data_args: SLLMDataArguments,
+        *,
+        training: bool,
+        seed: int = 3407,
+        image_mean=None,
+        image_std=None,
+        **kwargs,
+    ) -> "SLLMVideoTransform":
+        """
+        The transform for a model (`SLLMConfig`: frames, keep interval, crop size) and the data arguments (frame
+        files, and in training the augmentation probabilities). `kwargs` go to the constructor (`num_clips`,
+        `num_crops`, `with_skipped`).
+        """
+        augmentation = None
+        if training:
+            augmentation = {
+                "flip_prob": data_args.flip_prob,
+                "color_jitter_prob": data_args.color_jitter_prob,
+                "grayscale_prob": data_args.grayscale_prob,
+            }
+            if not data_args.multiscale_crop:
+                augmentation["scales"] = (1.0,)
+        return cls(
+            num_frames=config.num_frames,
+            keep_interval=config.keep_interval,
+            crop_size=config.vision_config.image_size,
+            training=training,
+            seed=seed,
+            frame_template=data_args.frame_template,
+            frame_start_index=data_args.frame_start_index,
+            augmentation_kwargs=augmentation,
+            image_mean=image_mean,
+            image_std=image_std,
+            **kwargs,
+        )
+
     def _generator(self) -> np.random.Generator:
         # torch gives every DataLoader worker (and every epoch) its own seed; mix it in so that workers differ
         key = (os.getpid(), torch.initial_seed())

@@ -118,9 +118,7 @@ def run_one(args: SLLMAblationArguments, variant: str, seed: int) -> dict:
             model, pixel_values, args.throughput_batch_size, device="cpu", num_batches=5
         )
     if config.keep_interval > 1:
-        validation.set_transform(
-            SLLMVideoTransform(config.num_frames, config.keep_interval, size, training=False, with_skipped=True)
-        )
+        validation.set_transform(SLLMVideoTransform.for_model(config, data_args, training=False, with_skipped=True))
         with torch.inference_mode():
             fidelity = restoration_fidelity(model, validation, batch_size=32, collate_fn=sllm_collate_fn,
                                             show_progress=False)

@@ -250,19 +250,13 @@ def main(args: list[str] | None = None) -> dict:
         f"batch size {eval_args.batch_size}, {device}"
     )
 
-    crop = config.vision_config.image_size
     common = dict(
-        num_frames=config.num_frames,
-        keep_interval=config.keep_interval,
-        crop_size=crop,
-        seed=eval_args.seed,
-        frame_template=data_args.frame_template,
-        frame_start_index=data_args.frame_start_index,
-        image_mean=processor.image_mean,
-        image_std=processor.image_std,
+        training=False, seed=eval_args.seed, image_mean=processor.image_mean, image_std=processor.image_std
     )
     eval_dataset = dataset.with_transform(
-        SLLMVideoTransform(training=False, num_clips=data_args.num_clips, num_crops=data_args.num_crops, **common)
+        SLLMVideoTransform.for_model(
+            config, data_args, num_clips=data_args.num_clips, num_crops=data_args.num_crops, **common
+        )
     )
     evaluation = evaluate_model(
         model,
@@ -297,7 +291,9 @@ def main(args: list[str] | None = None) -> dict:
     if eval_args.fidelity_report:
         if config.keep_interval < 2:
             raise ValueError("The fidelity report needs a model that restores frames (keep_interval >= 2).")
-        fidelity_dataset = dataset.with_transform(SLLMVideoTransform(training=False, with_skipped=True, **common))
+        fidelity_dataset = dataset.with_transform(
+            SLLMVideoTransform.for_model(config, data_args, with_skipped=True, **common)
+        )
         fidelity = restoration_fidelity(
             model,
             fidelity_dataset,

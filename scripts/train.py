@@ -101,31 +101,15 @@ def main(args: list[str] | None = None) -> dict:
         f"{num_trainable:,} trainable parameters"
     )
 
-    augmentation = {
-        "flip_prob": data_args.flip_prob,
-        "color_jitter_prob": data_args.color_jitter_prob,
-        "grayscale_prob": data_args.grayscale_prob,
-    }
-    if not data_args.multiscale_crop:
-        augmentation["scales"] = (1.0,)
-    common = dict(
-        num_frames=config.num_frames,
-        keep_interval=config.keep_interval,
-        crop_size=crop,
-        seed=training_args.seed,
-        frame_template=data_args.frame_template,
-        frame_start_index=data_args.frame_start_index,
-        image_mean=video_processor.image_mean,
-        image_std=video_processor.image_std,
-    )
+    norm = {"seed": training_args.seed, "image_mean": video_processor.image_mean, "image_std": video_processor.image_std}
     if "train" in data.datasets:
-        data.datasets["train"].set_transform(
-            SLLMVideoTransform(training=True, augmentation_kwargs=augmentation, **common)
-        )
+        data.datasets["train"].set_transform(SLLMVideoTransform.for_model(config, data_args, training=True, **norm))
     if "validation" in data.datasets:
         if data_args.num_clips * data_args.num_crops > 1:
             logger.warning("Evaluation during training is single-view; use scripts/evaluate.py for multi-view testing.")
-        data.datasets["validation"].set_transform(SLLMVideoTransform(training=False, **common))
+        data.datasets["validation"].set_transform(
+            SLLMVideoTransform.for_model(config, data_args, training=False, **norm)
+        )
 
     trainer = SLLMTrainer(
         model=model,

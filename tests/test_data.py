@@ -325,3 +325,16 @@ def test_demo_data_arguments_point_at_the_generated_lists(tmp_path):
     assert len(data.datasets["validation"]) == len(DEMO_CLASSES)
     assert [label.name for label in data.labels] == [name for name, _ in DEMO_CLASSES]
     assert all(row["num_frames"] == 32 for row in _rows(data.datasets["validation"]))
+
+
+def test_transform_for_a_model_takes_frames_crop_and_augmentation_from_config_and_arguments(video_path):
+    from sllm_testing import tiny_config
+
+    config = tiny_config()  # 4 frames, keep_interval 2, 32x32 frames
+    args = SLLMDataArguments(flip_prob=0.0, color_jitter_prob=0.0, grayscale_prob=0.0, multiscale_crop=False)
+    train = SLLMVideoTransform.for_model(config, args, training=True, seed=0)
+    out = train.transform_one(str(video_path))
+    assert out["pixel_values"].shape == (4, 3, 32, 32) and out["skipped_pixel_values"].shape == (3, 3, 32, 32)
+    assert train.clip_transform.flip_prob == 0.0 and train.clip_transform.scales == (1.0,)
+    evaluation = SLLMVideoTransform.for_model(config, args, training=False, num_crops=3)
+    assert evaluation.transform_one(str(video_path))["pixel_values"].shape == (3, 4, 3, 32, 32)
