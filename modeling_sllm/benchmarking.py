@@ -315,12 +315,7 @@ def xclip_config(num_frames: int = 8, tiny: bool = False):
             max_position_embeddings=16,
         ),
         vision_config=dict(
-            hidden_size=32,
-            intermediate_size=64,
-            num_hidden_layers=2,
-            num_attention_heads=2,
-            image_size=32,
-            patch_size=16,
+            {key: value for key, value in TINY_VISION_CONFIG.items() if key != "projection_dim"},
             num_frames=num_frames,
             mit_hidden_size=64,
             mit_intermediate_size=128,

@@ -11,7 +11,6 @@ frozen parameters are in none.
 """
 
 import argparse
-import dataclasses
 import os
 import sys
 from collections import defaultdict
@@ -22,6 +21,7 @@ import torch
 from transformers import HfArgumentParser, Trainer, TrainingArguments
 from transformers.utils import logging
 
+from .evaluation import set_zero_shot_classifier
 from .modeling_sllm import SLLMForVideoClassification, restoration_loss
 from .text_features import SLLMLabel
 
@@ -210,24 +210,10 @@ def build_model(model_args: SLLMModelArguments, labels: list[SLLMLabel]) -> SLLM
                     f"{model_args.model_name_or_path} was trained on other classes ({saved[:5]}...) and its config "
                     "names no CLIP text model to encode the new ones (text_model_name_or_path)."
                 )
-            set_class_prompts(model, text_model, class_names, descriptions, model_args.prompt_mode, hub_kwargs)
+            set_zero_shot_classifier(model, labels, text_model, model_args.prompt_mode, **hub_kwargs)
     if model_args.freeze_vision_tower:
         model.sllm.vision_tower.requires_grad_(False)
     return model
-
-
-def set_class_prompts(model, text_model_name_or_path, class_names, descriptions, prompt_mode, hub_kwargs=None):
-    """Replaces the classifier of `model` by the CLIP text features of the prompts of `class_names`."""
-    from transformers import AutoTokenizer, CLIPModel
-
-    from .text_features import build_prompts, encode_prompts
-
-    prompts = build_prompts(class_names, descriptions if prompt_mode == "enhance" else None, prompt_mode)
-    clip = CLIPModel.from_pretrained(text_model_name_or_path, **(hub_kwargs or {}))
-    tokenizer = AutoTokenizer.from_pretrained(text_model_name_or_path, **(hub_kwargs or {}))
-    model.set_class_embeddings(encode_prompts(clip, tokenizer, prompts), id2label=dict(enumerate(class_names)))
-    model.config.text_model_name_or_path = str(text_model_name_or_path)
-    model.config.prompt_mode = prompt_mode
 
 
 def build_param_groups(
@@ -329,10 +315,6 @@ def compute_accuracy_metrics():
     return compute_metrics
 
 
-def dataclass_to_dict(instance) -> dict:
-    return {f.name: getattr(instance, f.name) for f in dataclasses.fields(instance)}
-
-
 __all__ = [
     "SLLMModelArguments",
     "SLLMTrainingArguments",
@@ -342,5 +324,4 @@ __all__ = [
     "compute_accuracy_metrics",
     "ensure_tiny_random_clip",
     "parse_args_with_yaml",
-    "set_class_prompts",
 ]

@@ -296,3 +296,22 @@ def test_two_stage_recipe_starts_sllm_from_a_trained_baseline(tiny_clip_dir, vid
     changed = [n for n, v in sllm.sllm.temporal_head.state_dict().items()
                if not torch.equal(v, baseline.sllm.temporal_head.state_dict()[n])]
     assert changed  # the head kept training
+
+
+def test_a_saved_model_gets_the_text_features_of_new_classes(tiny_clip_dir, tmp_path):
+    from transformers import AutoTokenizer, CLIPModel
+
+    from modeling_sllm.text_features import SLLMLabel, encode_prompts
+    from modeling_sllm.training import build_model
+
+    saved = SLLMForVideoClassification.from_clip(str(tiny_clip_dir), class_names=["left", "right"], num_frames=2)
+    saved.save_pretrained(tmp_path / "saved")
+    labels = [SLLMLabel(0, "up", "moves up"), SLLMLabel(1, "down", "moves down"), SLLMLabel(2, "spin", "turns")]
+    model = build_model(
+        SLLMModelArguments(model_name_or_path=str(tmp_path / "saved"), num_frames=2, prompt_mode="enhance"), labels
+    )
+    assert model.config.id2label == {0: "up", 1: "down", 2: "spin"} and model.config.prompt_mode == "enhance"
+    clip = CLIPModel.from_pretrained(tiny_clip_dir)
+    expected = encode_prompts(clip, AutoTokenizer.from_pretrained(tiny_clip_dir), ["up,moves up", "down,moves down",
+                                                                                    "spin,turns"])
+    torch.testing.assert_close(model.class_embeddings.detach(), expected)
