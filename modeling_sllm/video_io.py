@@ -252,7 +252,8 @@ def _decode_seeking(container, stream, wanted: set[int], stop_after: int) -> tup
     decoded, last_decoded = 0, None
     iterator = None
     for keyframe, indices in runs.items():
-        if iterator is None or last_decoded is None or not keyframe <= last_decoded + 1 or last_decoded >= indices[0]:
+        # seek unless the decoder is already at (or just before) this run's keyframe
+        if iterator is None or keyframe > last_decoded + 1 or last_decoded >= indices[0]:
             container.seek(timestamps[keyframe], stream=stream, backward=True, any_frame=False)
             iterator = (frame for packet in container.demux(stream) for frame in packet.decode())
         for frame in iterator:
