@@ -12,6 +12,7 @@ logger = logging.get_logger(__name__)
 RESTORATION_MODES = ("paper", "residual")
 TEMPORAL_HEADS = ("transformer", "mean")
 RESTORATION_LOSSES = ("kl", "kl_temperature", "mse", "normalized_mse", "cosine")
+PROMPT_MODES = ("normal", "enhance")
 
 
 class SLLMConfig(PreTrainedConfig):
@@ -66,6 +67,11 @@ class SLLMConfig(PreTrainedConfig):
             Whether the class text embeddings are trained (the Text4Vis classifier keeps them fixed).
         initializer_range (`float`, *optional*, defaults to 0.02):
             Standard deviation of the normal initialiser of the new modules.
+        text_model_name_or_path (`str`, *optional*):
+            The CLIP checkpoint (Hub id or folder) whose text encoder made the class embeddings; new classes (zero-shot,
+            another dataset) are encoded with it.
+        prompt_mode (`str`, *optional*, defaults to `"normal"`):
+            How class prompts were built: `"normal"` (the class name) or `"enhance"` (`"name,description"`).
 
     Example:
 
@@ -98,6 +104,8 @@ class SLLMConfig(PreTrainedConfig):
     logit_scale_init_value: float = math.log(100.0)
     train_class_embeddings: bool = False
     initializer_range: float = 0.02
+    text_model_name_or_path: str | None = None
+    prompt_mode: str = "normal"
 
     def __post_init__(self, **kwargs):
         super().__post_init__(**kwargs)
@@ -121,6 +129,8 @@ class SLLMConfig(PreTrainedConfig):
             raise ValueError(f"SLLMConfig.temporal_head must be one of {TEMPORAL_HEADS}, got {self.temporal_head!r}.")
         if self.restoration_loss not in RESTORATION_LOSSES:
             raise ValueError(f"SLLMConfig.restoration_loss must be one of {RESTORATION_LOSSES}, got {self.restoration_loss!r}.")
+        if self.prompt_mode not in PROMPT_MODES:
+            raise ValueError(f"SLLMConfig.prompt_mode must be one of {PROMPT_MODES}, got {self.prompt_mode!r}.")
         if self.restoration_loss_temperature <= 0:
             raise ValueError(f"SLLMConfig.restoration_loss_temperature must be > 0, got {self.restoration_loss_temperature}.")
         if self.keep_interval > 1 and self.num_frames < 2:

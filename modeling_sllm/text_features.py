@@ -7,10 +7,11 @@ from dataclasses import dataclass
 import torch
 from transformers.utils import logging
 
+from .configuration_sllm import PROMPT_MODES
+
 
 logger = logging.get_logger(__name__)
 
-PROMPT_MODES = ("normal", "enhance")
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,30 @@ def build_prompts(
     return [f"{name},{description}" if description else name for name, description in zip(class_names, descriptions)]
 
 
+def load_clip(clip_name_or_path: str, **from_pretrained_kwargs):
+    """
+    The CLIP model and its tokenizer from a Hub id or a folder (e.g. `"openai/clip-vit-base-patch32"`): the one loader
+    of the project (class text features, `from_clip`, zero-shot, conversion).
+
+    Returns:
+        `(CLIPModel in eval mode, tokenizer)`.
+
+    Raises:
+        `OSError` naming the checkpoint when it cannot be loaded.
+    """
+    from transformers import AutoTokenizer, CLIPModel
+
+    try:
+        clip = CLIPModel.from_pretrained(clip_name_or_path, **from_pretrained_kwargs).eval()
+        tokenizer = AutoTokenizer.from_pretrained(clip_name_or_path, **from_pretrained_kwargs)
+    except (OSError, ValueError) as error:
+        raise OSError(
+            f"Cannot load the CLIP checkpoint {clip_name_or_path!r} (a CLIP folder or Hub id with a tokenizer is "
+            f"needed): {error}"
+        ) from error
+    return clip, tokenizer
+
+
 @torch.no_grad()
 def encode_prompts(clip_model, tokenizer, prompts: list[str], batch_size: int = 256) -> torch.Tensor:
     """
@@ -125,4 +150,4 @@ def encode_prompts(clip_model, tokenizer, prompts: list[str], batch_size: int = 
     return torch.cat(features).cpu()
 
 
-__all__ = ["SLLMLabel", "read_label_file", "build_prompts", "encode_prompts", "PROMPT_MODES"]
+__all__ = ["SLLMLabel", "read_label_file", "build_prompts", "encode_prompts", "load_clip", "PROMPT_MODES"]

@@ -143,6 +143,19 @@ class SLLMVideoProcessor(BaseVideoProcessor):
     num_frames = 8
     keep_interval = 2
 
+    @classmethod
+    def from_model_config(cls, config, **kwargs) -> "SLLMVideoProcessor":
+        """
+        The processor of a model: `num_frames`, `keep_interval` and the crop size (the vision tower's `image_size`)
+        come from the [`SLLMConfig`]; `kwargs` set any other processor argument.
+        """
+        size = config.vision_config.image_size
+        values = dict(
+            num_frames=config.num_frames, keep_interval=config.keep_interval, crop_size={"height": size, "width": size}
+        )
+        values.update(kwargs)
+        return cls(**values)
+
     def __init__(self, **kwargs: Unpack[SLLMVideoProcessorKwargs]):
         if kwargs.get("crop_size") is not None and kwargs.get("size") is None:
             kwargs["size"] = {"shortest_edge": _short_side_for_crop(kwargs["crop_size"])}

@@ -1,61 +1,9 @@
 #!/usr/bin/env python
 # Copyright 2026 The SLLM-HF authors. Licensed under the Apache License, Version 2.0.
-"""Writes the offline demo dataset (moving and transforming shapes, real H.264 mp4 files) used by `configs/demo.yaml`.
+"""Generate the offline demo videos (see `modeling_sllm/demo/cli.py`)."""
 
-Example:
-
-```bash
-python scripts/make_demo_data.py --root demo_data --num_train_per_class 16 --num_val_per_class 6
-```
-
-A complete dataset already at `--root` with the same parameters is reused (pass `--overwrite` to rebuild it).
-"""
-
-import json
-import os
-import sys
-from dataclasses import dataclass, field
-
-from transformers import HfArgumentParser
-from transformers.utils import logging
-
-
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from modeling_sllm.demo_data import DEMO_CLASSES, generate_demo_dataset  # noqa: E402
-
-
-@dataclass
-class DemoDataArguments:
-    root: str = field(default="demo_data", metadata={"help": "Folder of the dataset."})
-    num_train_per_class: int = field(default=16, metadata={"help": "Training videos per class."})
-    num_val_per_class: int = field(default=6, metadata={"help": "Validation videos per class."})
-    num_frames: int = field(default=32, metadata={"help": "Frames per video."})
-    size: int = field(default=64, metadata={"help": "Side of the square frames (even)."})
-    seed: int = field(default=0, metadata={"help": "Seed of all random choices."})
-    fps: int = field(default=16, metadata={"help": "Frame rate written in the files."})
-    overwrite: bool = field(default=False, metadata={"help": "Rebuild even if a complete dataset exists."})
-
-
-def main(argv=None) -> dict:
-    parser = HfArgumentParser(DemoDataArguments)
-    (args,) = parser.parse_args_into_dataclasses(args=argv)
-    logging.set_verbosity_info()
-    paths = generate_demo_dataset(
-        args.root,
-        num_train_per_class=args.num_train_per_class,
-        num_val_per_class=args.num_val_per_class,
-        num_frames=args.num_frames,
-        size=args.size,
-        seed=args.seed,
-        overwrite=args.overwrite,
-        fps=args.fps,
-    )
-    total = len(DEMO_CLASSES) * (args.num_train_per_class + args.num_val_per_class)
-    print(f"Demo dataset: {len(DEMO_CLASSES)} classes, {total} videos")
-    print(json.dumps(paths, indent=2))
-    return paths
+from modeling_sllm.demo.cli import cli
 
 
 if __name__ == "__main__":
-    main()
+    cli()

@@ -10,14 +10,12 @@ from pathlib import Path
 
 import torch
 
-from modeling_sllm import data as data_module
-from modeling_sllm.training import SLLMTrainer
+from modeling_sllm.training import data as data_module
+from modeling_sllm.training.trainer import SLLMTrainer
 
 
 ROOT = Path(__file__).resolve().parents[1]
-spec = importlib.util.spec_from_file_location("sllm_train_script", ROOT / "scripts" / "train.py")
-train_script = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(train_script)
+from modeling_sllm.training import cli as train_script  # noqa: E402
 
 seen: list[str] = []
 original_transform = data_module.SLLMVideoTransform.transform_one

@@ -7,9 +7,7 @@ import pytest
 
 
 ROOT = Path(__file__).resolve().parents[1]
-_spec = importlib.util.spec_from_file_location("sllm_ablation_script", ROOT / "scripts" / "ablation.py")
-ablation = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(ablation)
+from modeling_sllm.benchmarks import ablation  # noqa: E402
 
 
 def _args(arguments):

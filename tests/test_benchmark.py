@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from modeling_sllm import video_io
-from modeling_sllm.benchmarking import (
+from modeling_sllm.benchmarks.benchmarking import (
     BENCHMARK_FAMILIES,
     build_sllm_models,
     count_flops,
@@ -28,10 +28,9 @@ def restore_threads():
 
 
 def _load_script():
-    spec = importlib.util.spec_from_file_location("sllm_benchmark_script", ROOT / "scripts" / "benchmark.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    from modeling_sllm.benchmarks import cli
+
+    return cli
 
 
 def test_script_runs_in_tiny_mode_and_reports_every_row(tmp_path, make_video, restore_threads):
@@ -168,7 +167,7 @@ def test_peak_memory_counts_allocations_during_the_call():
 
 
 def test_default_tiny_video_is_a_real_h264_file(tmp_path):
-    from modeling_sllm.benchmarking import default_video
+    from modeling_sllm.benchmarks.benchmarking import default_video
 
     path = default_video(tiny=True, directory=tmp_path)
     assert path.parent == tmp_path and path.suffix == ".mp4"
@@ -187,7 +186,7 @@ def test_script_rejects_unknown_models_and_sizes():
 def test_xclip_video_path_matches_the_full_xclip_forward():
     from transformers import XCLIPModel
 
-    from modeling_sllm.benchmarking import XCLIPVideoClassifier, xclip_config
+    from modeling_sllm.benchmarks.benchmarking import XCLIPVideoClassifier, xclip_config
 
     torch.manual_seed(0)
     xclip = XCLIPModel(xclip_config(num_frames=N, tiny=True)).eval()
@@ -201,7 +200,7 @@ def test_xclip_video_path_matches_the_full_xclip_forward():
 
 
 def test_thread_scaling_reports_a_speedup_and_restores_the_thread_count(restore_threads):
-    from modeling_sllm.benchmarking import thread_scaling
+    from modeling_sllm.benchmarks.benchmarking import thread_scaling
 
     torch.set_num_threads(1)
     scaling = thread_scaling(2, repeats=1)

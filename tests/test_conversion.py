@@ -18,14 +18,14 @@ import torch
 import torch.nn.functional as F
 
 from modeling_sllm import SLLMForVideoClassification, SLLMVideoProcessor
-from modeling_sllm.conversion import (
+from modeling_sllm.publishing.conversion import (
     SLLMConversionError,
     backbone_name,
     convert_original_checkpoint,
     infer_config_kwargs,
     save_converted,
 )
-from modeling_sllm.tiny_clip import save_tiny_random_clip
+from modeling_sllm.demo.tiny_clip import save_tiny_random_clip
 from transformers import AutoModelForVideoClassification, AutoTokenizer, CLIPModel, CLIPVisionConfig, pipeline
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -437,10 +437,9 @@ def test_real_backbone_shapes_are_inferred(width, layers, patch, image, embed, n
 
 
 def load_script(name):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    import importlib
+
+    return importlib.import_module({"convert_original_checkpoint": "modeling_sllm.publishing.convert_cli", "push_to_hub": "modeling_sllm.publishing.push_cli"}[name])
 
 
 def test_cli_writes_a_folder_that_auto_classes_and_the_pipeline_load(

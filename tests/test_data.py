@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from modeling_sllm import data as data_module
-from modeling_sllm.data import (
+from modeling_sllm.training import data as data_module
+from modeling_sllm.training.data import (
     SLLMDataArguments,
     SLLMVideoTransform,
     load_video_datasets,
@@ -313,7 +313,7 @@ def test_bad_data_arguments():
 
 
 def test_demo_data_arguments_point_at_the_generated_lists(tmp_path):
-    from modeling_sllm.demo_data import DEMO_CLASSES, prepare_demo_data
+    from modeling_sllm.demo.data import DEMO_CLASSES, prepare_demo_data
 
     args = SLLMDataArguments(
         generate_demo_data=True, data_root=str(tmp_path / "demo"), demo_train_videos_per_class=2,

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from modeling_sllm.demo_data import (
+from modeling_sllm.demo.data import (
     DEMO_CLASSES,
     MARKER_FILE,
     demo_clip_rng,
@@ -189,10 +189,7 @@ def test_bad_arguments(tmp_path):
 def test_cli(tmp_path, capsys):
     import importlib.util
 
-    script = Path(__file__).resolve().parents[1] / "scripts" / "make_demo_data.py"
-    spec = importlib.util.spec_from_file_location("make_demo_data", script)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    from modeling_sllm.demo import cli as module
     root = tmp_path / "cli"
     args = ["--root", str(root), "--num_train_per_class", "1", "--num_val_per_class", "1", "--num_frames", "8"]
     paths = module.main(args + ["--size", "16"])

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from test_training import _moving_square  # noqa: F401  (shared video maker)
-from modeling_sllm.tiny_clip import save_tiny_random_clip
+from modeling_sllm.demo.tiny_clip import save_tiny_random_clip
 
 
 ROOT = Path(__file__).resolve().parents[1]

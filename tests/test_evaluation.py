@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from modeling_sllm import SLLMForVideoClassification, video_processing_sllm
-from modeling_sllm.evaluation import (
+from modeling_sllm.evaluation.engine import (
     average_view_scores,
     classification_metrics,
     confusion_matrix,
@@ -27,7 +27,7 @@ from modeling_sllm.evaluation import (
 )
 from modeling_sllm.sampling import sample_clip_indices
 from modeling_sllm.text_features import build_prompts, encode_prompts, read_label_file
-from modeling_sllm.tiny_clip import save_tiny_random_clip
+from modeling_sllm.demo.tiny_clip import save_tiny_random_clip
 from sllm_testing import random_frames, tiny_model
 from transformers import AutoTokenizer, CLIPModel
 
@@ -226,7 +226,7 @@ def videofolder(root: Path, make_video, class_names, videos_per_class) -> Path:
 
 def test_fidelity_report_on_real_videos(clip_dir, make_video, tmp_path):
     datasets = pytest.importorskip("datasets")
-    from modeling_sllm.data import SLLMVideoTransform
+    from modeling_sllm.training.data import SLLMVideoTransform
 
     torch.manual_seed(0)
     model = SLLMForVideoClassification.from_clip(
@@ -254,12 +254,9 @@ def test_fidelity_report_on_real_videos(clip_dir, make_video, tmp_path):
 
 
 def run_evaluate_script(args):
-    import importlib.util
+    from modeling_sllm.evaluation.cli import main
 
-    spec = importlib.util.spec_from_file_location("sllm_evaluate_script", ROOT / "scripts" / "evaluate.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.main([str(arg) for arg in args])
+    return main([str(arg) for arg in args])
 
 
 @pytest.fixture(scope="module")
@@ -317,7 +314,7 @@ def test_evaluate_script_zero_shot_on_unseen_classes(saved_clip_model, make_vide
     out = tmp_path / "zero-shot"
     # as a command, from another folder: the script must import the `evaluate` library, not itself
     command = [
-        sys.executable, ROOT / "scripts" / "evaluate.py", "--model_name_or_path", saved_clip_model, "--validation_dir",
+        sys.executable, ROOT / "scripts" / "eval.py", "--model_name_or_path", saved_clip_model, "--validation_dir",
         root, "--zero_shot_label_file", label_file, "--prompt_mode", "enhance", "--batch_size", 2, "--device", "cpu",
         "--output_dir", out, "--disable_tqdm", "--log_level", "warning",
     ]

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from modeling_sllm.fidelity import collect_restoration_embeddings, fidelity_metrics, neighbour_baselines
+from modeling_sllm.evaluation.fidelity import collect_restoration_embeddings, fidelity_metrics, neighbour_baselines
 from sllm_testing import random_frames, tiny_model
 
 

@@ -7,7 +7,7 @@ import torch
 
 from modeling_sllm import SLLMForVideoClassification
 from modeling_sllm.text_features import build_prompts, read_label_file
-from modeling_sllm.tiny_clip import save_tiny_random_clip
+from modeling_sllm.demo.tiny_clip import save_tiny_random_clip
 from transformers import AutoModelForVideoClassification, AutoTokenizer, CLIPModel
 
 

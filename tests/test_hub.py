@@ -11,7 +11,7 @@ from huggingface_hub import ModelCard, metadata_load
 from huggingface_hub.utils import filter_repo_objects
 
 from modeling_sllm import SLLMVideoProcessor
-from modeling_sllm.hub import (
+from modeling_sllm.publishing.hub import (
     HUB_IGNORE_PATTERNS,
     SLLMHubError,
     build_model_card,
@@ -214,7 +214,7 @@ def _edit_json(path, **changes):
 def test_push_to_hub_creates_the_repo_and_uploads_the_checked_folder(model_dir, eval_file):
     card = build_model_card(model_dir, [eval_file], repo_id="my-org/sllm-tiny")
     (model_dir / "optimizer.pt").write_bytes(b"0")
-    with mock.patch("modeling_sllm.hub.HfApi") as api_class:
+    with mock.patch("modeling_sllm.publishing.hub.HfApi") as api_class:
         api = api_class.return_value
         api.upload_folder.return_value = "commit-info"
         result = push_to_hub(
@@ -241,7 +241,7 @@ def test_push_to_hub_creates_the_repo_and_uploads_the_checked_folder(model_dir, 
 
 
 def test_push_to_hub_refuses_bad_repo_ids_and_broken_folders_before_any_call(model_dir):
-    with mock.patch("modeling_sllm.hub.HfApi") as api_class:
+    with mock.patch("modeling_sllm.publishing.hub.HfApi") as api_class:
         with pytest.raises(SLLMHubError, match="repo_id must look like 'org/name'"):
             push_to_hub(model_dir, "no-org")
         (model_dir / "model.safetensors").unlink()
@@ -251,10 +251,9 @@ def test_push_to_hub_refuses_bad_repo_ids_and_broken_folders_before_any_call(mod
 
 
 def load_script(name):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    import importlib
+
+    return importlib.import_module({"convert_original_checkpoint": "modeling_sllm.publishing.convert_cli", "push_to_hub": "modeling_sllm.publishing.push_cli"}[name])
 
 
 def test_push_script_dry_run_and_upload(model_dir, eval_file):
@@ -272,7 +271,7 @@ def test_push_script_dry_run_and_upload(model_dir, eval_file):
     )
     assert set(prepared.files) == MODEL_FILES | {"README.md"}
     assert metadata_load(model_dir / "README.md")["model-index"][0]["results"][0]["metrics"][0]["value"] == 81.55
-    with mock.patch("modeling_sllm.hub.HfApi") as api_class:
+    with mock.patch("modeling_sllm.publishing.hub.HfApi") as api_class:
         script.main(
             [
                 "--model_dir",

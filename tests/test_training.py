@@ -14,9 +14,9 @@ from transformers import HfArgumentParser, pipeline
 from transformers.trainer_utils import get_last_checkpoint
 
 from modeling_sllm import SLLMForVideoClassification
-from modeling_sllm.data import SLLMDataArguments
-from modeling_sllm.tiny_clip import save_tiny_random_clip
-from modeling_sllm.training import (
+from modeling_sllm.training.data import SLLMDataArguments
+from modeling_sllm.demo.tiny_clip import save_tiny_random_clip
+from modeling_sllm.training.trainer import (
     SLLMModelArguments,
     SLLMTrainingArguments,
     build_param_groups,
@@ -26,10 +26,7 @@ from sllm_testing import tiny_model
 
 
 ROOT = Path(__file__).resolve().parents[1]
-# loaded from its file: putting scripts/ on sys.path would let scripts/evaluate.py shadow the `evaluate` library
-_spec = importlib.util.spec_from_file_location("sllm_train_script", ROOT / "scripts" / "train.py")
-train_script = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(train_script)
+from modeling_sllm.training import cli as train_script  # noqa: E402
 
 
 def _moving_square(num_frames: int, direction: int, size: int = 48, seed: int = 0) -> list[np.ndarray]:
@@ -203,7 +200,7 @@ def test_push_to_hub_uploads_the_checked_folder_with_a_card(tiny_clip_dir, video
     from huggingface_hub import ModelCard
 
     output_dir = tmp_path / "pushed"
-    with mock.patch("modeling_sllm.hub.HfApi") as api_class:
+    with mock.patch("modeling_sllm.publishing.hub.HfApi") as api_class:
         api = api_class.return_value
         api.upload_folder.return_value = "commit"
         results = train_script.main(
@@ -273,7 +270,7 @@ def test_two_stage_recipe_starts_sllm_from_a_trained_baseline(tiny_clip_dir, vid
 
     # before training, stage 2 holds the baseline's tower, head and classifier
     from modeling_sllm.text_features import SLLMLabel
-    from modeling_sllm.training import build_model
+    from modeling_sllm.training.trainer import build_model
 
     start = build_model(
         SLLMModelArguments(model_name_or_path=str(baseline_dir), num_frames=2, keep_interval=2,
@@ -302,7 +299,7 @@ def test_a_saved_model_gets_the_text_features_of_new_classes(tiny_clip_dir, tmp_
     from transformers import AutoTokenizer, CLIPModel
 
     from modeling_sllm.text_features import SLLMLabel, encode_prompts
-    from modeling_sllm.training import build_model
+    from modeling_sllm.training.trainer import build_model
 
     saved = SLLMForVideoClassification.from_clip(str(tiny_clip_dir), class_names=["left", "right"], num_frames=2)
     saved.save_pretrained(tmp_path / "saved")

@@ -30,13 +30,13 @@ from huggingface_hub import EvalResult, HfApi, ModelCard, ModelCardData
 from huggingface_hub.utils import filter_repo_objects
 from transformers.utils import logging
 
-from .configuration_sllm import SLLMConfig
+from modeling_sllm.configuration_sllm import SLLMConfig
 
 logger = logging.get_logger(__name__)
 
 def _default_template_path() -> Path:
     """`hub_cards/sllm_model_card.md` of the repository, or its installed copy in `modeling_sllm/hub_cards/`."""
-    package_dir = Path(__file__).resolve().parent
+    package_dir = Path(__file__).resolve().parents[1]
     for candidate in (package_dir.parent / "hub_cards", package_dir / "hub_cards"):
         if (candidate / "sllm_model_card.md").is_file():
             return candidate / "sllm_model_card.md"

@@ -38,7 +38,7 @@ import av
 import numpy as np
 from transformers.utils import logging
 
-from .video_io import count_frames
+from modeling_sllm.video_io import count_frames
 
 
 logger = logging.get_logger(__name__)

@@ -28,9 +28,9 @@ from torch.utils.data import DataLoader
 
 from transformers.utils import logging
 
-from .data import sllm_collate_fn
+from modeling_sllm.training.data import sllm_collate_fn
 from .fidelity import FIDELITY_METHODS, collect_restoration_embeddings, fidelity_metrics
-from .text_features import SLLMLabel, build_prompts, encode_prompts, read_label_file
+from modeling_sllm.text_features import SLLMLabel, build_prompts, encode_prompts, read_label_file
 
 
 logger = logging.get_logger(__name__)
@@ -115,7 +115,7 @@ def confusion_matrix(labels: Sequence[int], predictions: Sequence[int], num_clas
 @functools.cache
 def _accuracy_metric():
     """The shipped `sllm_accuracy` metric, loaded once per process (`evaluate.load` of a local module)."""
-    from .metrics import load_sllm_accuracy
+    from modeling_sllm.evaluation.metrics import load_sllm_accuracy
 
     return load_sllm_accuracy()
 
@@ -547,7 +547,7 @@ def default_video_processor(model, model_name_or_path: str | None = None, **kwar
     The video processor saved with the model (when `model_name_or_path` has one), else an [`SLLMVideoProcessor`]
     matching the model's `num_frames`, `keep_interval` and image size.
     """
-    from .video_processing_sllm import SLLMVideoProcessor
+    from modeling_sllm.video_processing_sllm import SLLMVideoProcessor
 
     if model_name_or_path is not None:
         try:

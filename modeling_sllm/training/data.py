@@ -36,9 +36,9 @@ import numpy as np
 import torch
 from transformers.utils import logging
 
-from .sampling import sample_clip_indices
-from .text_features import SLLMLabel, read_label_file
-from .video_io import DEFAULT_FRAME_TEMPLATE, _folder_frame_numbers, count_frames, read_sampled_frames
+from modeling_sllm.sampling import sample_clip_indices
+from modeling_sllm.text_features import SLLMLabel, read_label_file
+from modeling_sllm.video_io import DEFAULT_FRAME_TEMPLATE, _folder_frame_numbers, count_frames, read_sampled_frames
 
 
 logger = logging.get_logger(__name__)
@@ -508,7 +508,7 @@ class SLLMVideoTransform:
         image_mean=None,
         image_std=None,
     ):
-        from .transforms import SLLMEvalTransform, SLLMTrainAugmentation
+        from modeling_sllm.training.augmentation import SLLMEvalTransform, SLLMTrainAugmentation
 
         if training and (num_clips != 1 or num_crops != 1):
             raise ValueError("Multi-view (num_clips/num_crops > 1) is an evaluation protocol.")

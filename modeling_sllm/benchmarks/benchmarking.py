@@ -46,11 +46,11 @@ from torch import nn
 from transformers.image_utils import OPENAI_CLIP_MEAN, OPENAI_CLIP_STD
 from transformers.utils import logging
 
-from . import video_io
-from .configuration_sllm import SLLMConfig
-from .modeling_sllm import SLLMForVideoClassification
-from .sampling import sample_segment_indices
-from .video_processing_sllm import SLLMVideoProcessor
+from modeling_sllm import video_io
+from modeling_sllm.configuration_sllm import SLLMConfig
+from modeling_sllm.modeling_sllm import SLLMForVideoClassification
+from modeling_sllm.sampling import sample_segment_indices
+from modeling_sllm.video_processing_sllm import SLLMVideoProcessor
 
 logger = logging.get_logger(__name__)
 
@@ -669,7 +669,7 @@ def write_synthetic_video(
     Writes an H.264 (yuv420p) mp4 with moving textured content and noise, so that it has real motion, keyframes and
     P/B-frames like a camera video. Deterministic for a given `seed`.
     """
-    from .demo_data import write_mp4
+    from modeling_sllm.demo.data import write_mp4
 
     path = Path(path)
     rng = np.random.default_rng(seed)

@@ -1,4 +1,3 @@
-#!/usr/bin/env python
 # Copyright 2026 The SLLM-HF authors. Licensed under the Apache License, Version 2.0.
 """
 Evaluate a saved SLLM video classifier (folder or Hub id) on a dataset source: top-1, top-5, mean class accuracy and
@@ -21,27 +20,15 @@ import sys
 from dataclasses import dataclass, field
 
 
-# This file shares its name with the `evaluate` library (used by the accuracy metric): keep its own folder off the
-# import path, so that `import evaluate` finds the library and not this script.
-_SCRIPT_DIR = os.path.dirname(os.path.abspath(__file__))
-sys.path[:] = [path for path in sys.path if os.path.abspath(path or os.curdir) != _SCRIPT_DIR]
-if __name__ == "evaluate":
-    # Imported as `evaluate` by another process whose path holds this folder (e.g. `python scripts/other.py`):
-    # hand the real library over to that `import evaluate` (a module may replace itself in `sys.modules`).
-    import importlib
 
-    del sys.modules[__name__]
-    sys.modules[__name__] = importlib.import_module("evaluate")
-sys.path.insert(0, os.path.dirname(_SCRIPT_DIR))
+import datasets
+import torch
+import transformers
+from transformers import AutoModelForVideoClassification, HfArgumentParser
 
-import datasets  # noqa: E402
-import torch  # noqa: E402
-import transformers  # noqa: E402
-from transformers import AutoModelForVideoClassification, HfArgumentParser  # noqa: E402
-
-from modeling_sllm.data import SLLMDataArguments, SLLMVideoTransform, load_video_datasets, sllm_collate_fn  # noqa: E402
-from modeling_sllm.demo_data import prepare_demo_data  # noqa: E402
-from modeling_sllm.evaluation import (  # noqa: E402
+from modeling_sllm.training.data import SLLMDataArguments, SLLMVideoTransform, load_video_datasets, sllm_collate_fn
+from modeling_sllm.demo.data import prepare_demo_data
+from modeling_sllm.evaluation.engine import (
     VIEW_AVERAGING_MODES,
     build_results,
     default_video_processor,
@@ -53,9 +40,9 @@ from modeling_sllm.evaluation import (  # noqa: E402
     save_per_class_csv,
     set_zero_shot_classifier,
 )
-from modeling_sllm.text_features import read_label_file  # noqa: E402
-from modeling_sllm.video_io import DEFAULT_FRAME_TEMPLATE  # noqa: E402
-from modeling_sllm.training import parse_args_with_yaml  # noqa: E402
+from modeling_sllm.text_features import read_label_file
+from modeling_sllm.video_io import DEFAULT_FRAME_TEMPLATE
+from modeling_sllm.training.trainer import parse_args_with_yaml
 
 
 logger = logging.getLogger(__name__)
@@ -356,5 +343,11 @@ def main(args: list[str] | None = None) -> dict:
     return results
 
 
-if __name__ == "__main__":
+
+def cli() -> None:
+    """Console-script entry point: runs [`main`] on the command line's arguments (its return value is for Python callers)."""
     main()
+
+
+if __name__ == "__main__":
+    cli()

@@ -21,9 +21,9 @@ import torch
 from transformers import HfArgumentParser, Trainer, TrainingArguments
 from transformers.utils import logging
 
-from .evaluation import set_zero_shot_classifier
-from .modeling_sllm import SLLMForVideoClassification, restoration_loss
-from .text_features import SLLMLabel
+from modeling_sllm.evaluation.engine import set_zero_shot_classifier
+from modeling_sllm.modeling_sllm import SLLMForVideoClassification, restoration_loss
+from modeling_sllm.text_features import SLLMLabel
 
 
 logger = logging.get_logger(__name__)
@@ -163,7 +163,7 @@ def parse_args_with_yaml(parser: HfArgumentParser, args: list[str] | None = None
 
 def ensure_tiny_random_clip(path: str, patch_size: int = 4) -> str:
     """Writes a tiny random CLIP (offline demo, tests) to `path` unless a checkpoint is already there."""
-    from .tiny_clip import save_tiny_random_clip
+    from modeling_sllm.demo.tiny_clip import save_tiny_random_clip
 
     if not os.path.isfile(os.path.join(path, "config.json")):
         logger.info(f"Writing a tiny random CLIP (32x32 frames, patch size {patch_size}) to {path}")
@@ -302,7 +302,7 @@ class SLLMTrainer(Trainer):
 
 def compute_accuracy_metrics():
     """`compute_metrics` for the Trainer: top-1, top-5 and mean class accuracy through the shipped evaluate module."""
-    from .metrics import load_sllm_accuracy
+    from modeling_sllm.evaluation.metrics import load_sllm_accuracy
 
     metric = load_sllm_accuracy()
 

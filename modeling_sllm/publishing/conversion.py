@@ -50,10 +50,10 @@ from dataclasses import asdict, dataclass, field
 import torch
 from transformers.utils import logging
 
-from .configuration_sllm import SLLMConfig
-from .modeling_sllm import SLLMForVideoClassification
-from .text_features import PROMPT_MODES, SLLMLabel, build_prompts, encode_prompts, read_label_file
-from .video_processing_sllm import SLLMVideoProcessor
+from modeling_sllm.configuration_sllm import SLLMConfig
+from modeling_sllm.modeling_sllm import SLLMForVideoClassification
+from modeling_sllm.text_features import PROMPT_MODES, SLLMLabel, build_prompts, encode_prompts, read_label_file
+from modeling_sllm.video_processing_sllm import SLLMVideoProcessor
 
 logger = logging.get_logger(__name__)
 

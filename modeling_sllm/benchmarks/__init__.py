@@ -1,0 +1,1 @@
+"""Benchmarks: the efficiency benchmark and the restoration ablation."""

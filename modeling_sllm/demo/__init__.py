@@ -1,0 +1,1 @@
+"""Offline demo: generated demo videos and a tiny random CLIP."""

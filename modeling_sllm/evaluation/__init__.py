@@ -1,0 +1,1 @@
+"""Evaluation toolkit: one evaluation engine, metrics and reports, throughput, restoration fidelity."""

@@ -1,0 +1,1 @@
+"""Publishing toolkit: conversion of the authors' released checkpoints, model cards, Hub upload."""
