@@ -51,6 +51,7 @@ from modeling_sllm.configuration_sllm import SLLMConfig
 from modeling_sllm.modeling_sllm import SLLMForVideoClassification
 from modeling_sllm.sampling import sample_segment_indices
 from modeling_sllm.video_processing_sllm import SLLMVideoProcessor
+from modeling_sllm.evaluation.timing import run_interleaved, summarize_times, synchronize as _synchronize
 
 logger = logging.get_logger(__name__)
 
@@ -500,13 +501,6 @@ def count_flops(function: Callable[[], Any]) -> int:
     return int(counter.get_total_flops())
 
 
-def _synchronize(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    elif device.type == "mps":
-        torch.mps.synchronize()
-
-
 def measure_peak_memory(function: Callable[[], Any], device: torch.device) -> tuple[float | None, str]:
     """
     Peak tensor memory (bytes) allocated during one call of `function`, above what was allocated before the call.
@@ -544,75 +538,6 @@ def measure_peak_memory(function: Callable[[], Any], device: torch.device) -> tu
             peak = max(peak, running)
         return float(peak), "torch.profiler CPU allocation events, peak of the running total"
     return None, f"unavailable on {device.type}"
-
-
-def run_interleaved(
-    tasks: dict[str, Callable[[], Any]],
-    repetitions: int,
-    warmup: int,
-    device: torch.device | str = "cpu",
-    progress: Callable[[str], None] | None = None,
-    cpu_times: dict[str, list[float]] | None = None,
-) -> dict[str, list[float]]:
-    """
-    Times every task `repetitions` times, round-robin: round `r` runs all tasks once, starting from task `r mod len`.
-    `warmup` untimed rounds come first. Each timing is wall-clock (`time.perf_counter`) between device
-    synchronisations.
-
-    Args:
-        cpu_times (`dict`, *optional*): filled with the CPU time of this process (all its threads,
-            `time.process_time`) during each timed call, `{task: [...]}`. Unlike wall-clock time it does not grow
-            while the process waits for a CPU that other processes hold, so its ratios are steadier on a busy machine
-            (it still counts threads spinning while they wait for each other).
-
-    Returns:
-        `{task: [seconds of round 0, round 1, ...]}` (wall clock).
-    """
-    if repetitions < 1:
-        raise ValueError(f"repetitions must be >= 1, got {repetitions}")
-    if warmup < 0:
-        raise ValueError(f"warmup must be >= 0, got {warmup}")
-    device = torch.device(device)
-    keys = list(tasks)
-    times = {key: [] for key in keys}
-    if cpu_times is not None:
-        cpu_times.update({key: [] for key in keys})
-    with torch.inference_mode():
-        for round_index in range(warmup + repetitions):
-            timed = round_index >= warmup
-            shift = (round_index - warmup) % len(keys) if timed else 0
-            gc.collect()
-            for key in keys[shift:] + keys[:shift]:
-                _synchronize(device)
-                start, cpu_start = time.perf_counter(), time.process_time()
-                tasks[key]()
-                _synchronize(device)
-                if timed:
-                    times[key].append(time.perf_counter() - start)
-                    if cpu_times is not None:
-                        cpu_times[key].append(time.process_time() - cpu_start)
-            if progress is not None:
-                kind = "repetition" if timed else "warm-up"
-                number = round_index - warmup + 1 if timed else round_index + 1
-                progress(f"{kind} {number}/{repetitions if timed else warmup} done")
-    return times
-
-
-def summarize_times(seconds: Sequence[float], batch_size: int, cpu_seconds: Sequence[float] | None = None) -> dict:
-    """Median / min / max seconds per batch, the corresponding videos per second, and the median process CPU time."""
-    median = statistics.median(seconds)
-    summary = {
-        "median_s": median,
-        "min_s": min(seconds),
-        "max_s": max(seconds),
-        "videos_per_s": batch_size / median,
-        "videos_per_s_min": batch_size / max(seconds),
-        "videos_per_s_max": batch_size / min(seconds),
-        "times_s": list(seconds),
-    }
-    if cpu_seconds:
-        summary["cpu_median_s"] = statistics.median(cpu_seconds)
-    return summary
 
 
 @contextmanager
