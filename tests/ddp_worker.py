@@ -10,7 +10,7 @@ from pathlib import Path
 
 import torch
 
-from modeling_sllm.training import data as data_module
+from modeling_sllm.data import sources as data_module
 from modeling_sllm.training.trainer import SLLMTrainer
 
 

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from modeling_sllm.training import data as data_module
-from modeling_sllm.training.data import (
+from modeling_sllm.data import sources as data_module
+from modeling_sllm.data.sources import (
     SLLMDataArguments,
     SLLMVideoTransform,
     load_video_datasets,

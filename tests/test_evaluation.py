@@ -226,7 +226,7 @@ def videofolder(root: Path, make_video, class_names, videos_per_class) -> Path:
 
 def test_fidelity_report_on_real_videos(clip_dir, make_video, tmp_path):
     datasets = pytest.importorskip("datasets")
-    from modeling_sllm.training.data import SLLMVideoTransform
+    from modeling_sllm.data.sources import SLLMVideoTransform
 
     torch.manual_seed(0)
     model = SLLMForVideoClassification.from_clip(

@@ -14,7 +14,7 @@ from transformers import HfArgumentParser, pipeline
 from transformers.trainer_utils import get_last_checkpoint
 
 from modeling_sllm import SLLMForVideoClassification
-from modeling_sllm.training.data import SLLMDataArguments
+from modeling_sllm.data.sources import SLLMDataArguments
 from modeling_sllm.demo.tiny_clip import save_tiny_random_clip
 from modeling_sllm.training.trainer import (
     SLLMModelArguments,

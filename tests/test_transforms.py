@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from modeling_sllm.training.augmentation import SLLMAugmentationParameters, SLLMEvalTransform, SLLMTrainAugmentation
+from modeling_sllm.data.augmentation import SLLMAugmentationParameters, SLLMEvalTransform, SLLMTrainAugmentation
 from modeling_sllm.video_processing_sllm import SLLMVideoProcessor
 from transformers.image_utils import OPENAI_CLIP_MEAN, OPENAI_CLIP_STD
 

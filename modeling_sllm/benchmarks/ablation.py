@@ -35,9 +35,9 @@ from transformers import HfArgumentParser
 
 from modeling_sllm import SLLMForVideoClassification
 from modeling_sllm.training import cli as train_script
-from modeling_sllm.training.data import SLLMDataArguments
+from modeling_sllm.data.sources import SLLMDataArguments
 from modeling_sllm.training.trainer import SLLMModelArguments, SLLMTrainingArguments, parse_args_with_yaml
-from modeling_sllm.training.data import SLLMVideoTransform, load_video_datasets, sllm_collate_fn
+from modeling_sllm.data.sources import SLLMVideoTransform, load_video_datasets, sllm_collate_fn
 from modeling_sllm.demo.data import prepare_demo_data
 from modeling_sllm.evaluation.engine import measure_model_throughput, restoration_fidelity
 

@@ -26,7 +26,7 @@ import torch
 import transformers
 from transformers import AutoModelForVideoClassification, HfArgumentParser
 
-from modeling_sllm.training.data import SLLMDataArguments, SLLMVideoTransform, load_video_datasets, sllm_collate_fn
+from modeling_sllm.data.sources import SLLMDataArguments, SLLMVideoTransform, load_video_datasets, sllm_collate_fn
 from modeling_sllm.demo.data import prepare_demo_data
 from modeling_sllm.evaluation.engine import (
     VIEW_AVERAGING_MODES,

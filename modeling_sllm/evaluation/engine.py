@@ -28,7 +28,7 @@ from torch.utils.data import DataLoader
 
 from transformers.utils import logging
 
-from modeling_sllm.training.data import sllm_collate_fn
+from modeling_sllm.data.sources import sllm_collate_fn
 from .fidelity import FIDELITY_METHODS, collect_restoration_embeddings, fidelity_metrics
 from modeling_sllm.text_features import SLLMLabel, build_prompts, encode_prompts, read_label_file
 

@@ -24,7 +24,7 @@ from transformers.trainer_utils import get_last_checkpoint
 
 
 from modeling_sllm import SLLMVideoProcessor
-from modeling_sllm.training.data import SLLMDataArguments, SLLMVideoTransform, load_video_datasets, sllm_collate_fn
+from modeling_sllm.data.sources import SLLMDataArguments, SLLMVideoTransform, load_video_datasets, sllm_collate_fn
 from modeling_sllm.demo.data import prepare_demo_data
 from modeling_sllm.training.trainer import (
     SLLMModelArguments,

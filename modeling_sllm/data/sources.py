@@ -508,7 +508,7 @@ class SLLMVideoTransform:
         image_mean=None,
         image_std=None,
     ):
-        from modeling_sllm.training.augmentation import SLLMEvalTransform, SLLMTrainAugmentation
+        from modeling_sllm.data.augmentation import SLLMEvalTransform, SLLMTrainAugmentation
 
         if training and (num_clips != 1 or num_crops != 1):
             raise ValueError("Multi-view (num_clips/num_crops > 1) is an evaluation protocol.")
