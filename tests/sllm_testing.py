@@ -3,31 +3,12 @@
 import torch
 
 from modeling_sllm import SLLMConfig, SLLMForVideoClassification
-
-
-TINY_VISION = dict(
-    hidden_size=32,
-    intermediate_size=64,
-    num_hidden_layers=2,
-    num_attention_heads=2,
-    image_size=32,
-    patch_size=16,
-    projection_dim=64,
-)
+from modeling_sllm.demo.tiny_clip import TINY_VISION_CONFIG as TINY_VISION  # noqa: F401
+from modeling_sllm.demo.tiny_clip import tiny_sllm_config
 
 
 def tiny_config(**overrides) -> SLLMConfig:
-    kwargs = dict(
-        vision_config=dict(TINY_VISION),
-        num_frames=4,
-        keep_interval=2,
-        restoration_num_layers=2,
-        temporal_num_layers=2,
-        head_dim=32,
-        id2label={0: "walk", 1: "run", 2: "jump"},
-    )
-    kwargs.update(overrides)
-    return SLLMConfig(**kwargs)
+    return tiny_sllm_config(**overrides)
 
 
 def tiny_model(seed: int = 0, **overrides) -> SLLMForVideoClassification:

@@ -51,6 +51,7 @@ from modeling_sllm.configuration_sllm import SLLMConfig
 from modeling_sllm.modeling_sllm import SLLMForVideoClassification
 from modeling_sllm.sampling import sample_segment_indices
 from modeling_sllm.video_processing_sllm import SLLMVideoProcessor
+from modeling_sllm.demo.tiny_clip import TINY_VISION_CONFIG
 from modeling_sllm.evaluation.timing import run_interleaved, summarize_times, synchronize as _synchronize
 
 logger = logging.get_logger(__name__)
@@ -90,16 +91,6 @@ BASE_VISION_CONFIG = dict(
     image_size=224,
 )
 VISION_SIZES = {"B/32": 32, "B/16": 16}
-# A vision tower small enough for tests (one size, "tiny").
-TINY_VISION_CONFIG = dict(
-    hidden_size=32,
-    intermediate_size=64,
-    num_hidden_layers=2,
-    num_attention_heads=2,
-    projection_dim=64,
-    image_size=32,
-    patch_size=16,
-)
 
 # Model families, in table order. The first three share the CLIP tower of the chosen size.
 BENCHMARK_FAMILIES = ("sllm", "text4vis_2n", "text4vis_n", "xclip", "videomae", "timesformer")

@@ -14,6 +14,41 @@ import torch
 from transformers import CLIPConfig, CLIPModel, CLIPTokenizer
 
 
+# The one home of the tiny sizes used by the tests and the benchmark's tiny mode (32x32 frames, 2 patches a side).
+TINY_VISION_CONFIG = dict(
+    hidden_size=32,
+    intermediate_size=64,
+    num_hidden_layers=2,
+    num_attention_heads=2,
+    image_size=32,
+    patch_size=16,
+    projection_dim=64,
+)
+
+
+def tiny_sllm_config(**overrides):
+    """
+    A tiny [`SLLMConfig`] (random CLIP tower of `TINY_VISION_CONFIG`, 4 frames encoded, 2+2 layers, 3 classes) for
+    tests and smoke runs; `overrides` replace any field (`vision_config` is merged into the tiny one when a dict).
+    """
+    from modeling_sllm.configuration_sllm import SLLMConfig
+
+    vision = dict(TINY_VISION_CONFIG)
+    if isinstance(overrides.get("vision_config"), dict):
+        vision.update(overrides.pop("vision_config"))
+    kwargs = dict(
+        vision_config=vision,
+        num_frames=4,
+        keep_interval=2,
+        restoration_num_layers=2,
+        temporal_num_layers=2,
+        head_dim=32,
+        id2label={0: "walk", 1: "run", 2: "jump"},
+    )
+    kwargs.update(overrides)
+    return SLLMConfig(**kwargs)
+
+
 def _byte_level_alphabet() -> list[str]:
     """The 256 printable characters byte-level BPE maps bytes to (the GPT-2 / CLIP byte encoder)."""
     printable = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
@@ -91,4 +126,4 @@ def save_tiny_random_clip(
     return os.fspath(save_directory)
 
 
-__all__ = ["save_tiny_random_clip", "tiny_clip_tokenizer"]
+__all__ = ["TINY_VISION_CONFIG", "save_tiny_random_clip", "tiny_clip_tokenizer", "tiny_sllm_config"]
