@@ -7,7 +7,6 @@ with `modeling_sllm`.
 """
 
 import argparse
-import importlib.util
 import json
 import math
 import os
@@ -17,23 +16,25 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from modeling_sllm import SLLMForVideoClassification, SLLMVideoProcessor
-from modeling_sllm.publishing.conversion import (
-    SLLMConversionError,
-    backbone_name,
-    convert_original_checkpoint,
-    infer_config_kwargs,
-    save_converted,
-)
-from modeling_sllm.demo.tiny_clip import save_tiny_random_clip
+from modeling_sllm import SLLMConfig, SLLMForVideoClassification, SLLMVideoProcessor
+from modeling_sllm.demo.tiny_clip import TINY_VISION_CONFIG, save_tiny_random_clip, tiny_sllm_config
+from modeling_sllm.publishing import convert_cli
+from modeling_sllm.publishing.conversion import convert_original_checkpoint, save_converted
+from modeling_sllm.publishing.conversion_mapping import SLLMConversionError, infer_config_kwargs
+from modeling_sllm.publishing.conversion_report import SLLMConversionReport
+from modeling_sllm.publishing.naming import backbone_name
 from transformers import AutoModelForVideoClassification, AutoTokenizer, CLIPModel, CLIPVisionConfig, pipeline
 
 ROOT = Path(__file__).resolve().parents[1]
 CLASSES = [("ride bike", "a person pedalling a bicycle"), ("walk dog", "someone walking a dog"), ("jump rope", None)]
-# Tiny released architecture: ViT width 64 (2 heads of 32), 2 layers, 32px images, patch 16; embedding width 128
-# (2 heads of 64, as the release's width / 64); 2 fusion and 2 restoration layers.
-WIDTH, LAYERS, PATCH, IMAGE, EMBED, VISION_HEADS, HEADS = 64, 2, 16, 32, 128, 2, 2
-TINY = dict(vision_head_dim=WIDTH // VISION_HEADS, head_dim=EMBED // HEADS)
+# Tiny released architecture, of the project's tiny sizes (`TINY_VISION_CONFIG`, `tiny_sllm_config`): ViT width 32
+# (2 heads), 2 layers, 32px images, patch 16; embedding width 64 with heads of the tiny head_dim (32);
+# 2 fusion and 2 restoration layers.
+_TINY_SLLM = tiny_sllm_config()
+_SIZES = ("hidden_size", "num_hidden_layers", "num_attention_heads", "patch_size", "image_size", "projection_dim")
+WIDTH, LAYERS, VISION_HEADS, PATCH, IMAGE, EMBED = (TINY_VISION_CONFIG[key] for key in _SIZES)
+HEADS = EMBED // _TINY_SLLM.head_dim
+TINY = dict(vision_head_dim=WIDTH // VISION_HEADS, head_dim=_TINY_SLLM.head_dim)
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -338,7 +339,8 @@ def test_checkpoint_without_fusion_transformer_uses_a_mean_head(tmp_path, clip_d
 def test_unexpected_key_stops_with_its_name_and_shape_unless_ignored(tmp_path, state_dict, clip_dir, label_file):
     state = dict(state_dict, **{"visual.transformer.resblocks.0.attn.bias_k": torch.zeros(1, 1, WIDTH)})
     path = save_release(tmp_path / "extra.pt", state)
-    with pytest.raises(SLLMConversionError, match=r"'visual\.transformer\.resblocks\.0\.attn\.bias_k' \(1, 1, 64\)"):
+    bias_k = rf"'visual\.transformer\.resblocks\.0\.attn\.bias_k' \(1, 1, {WIDTH}\)"
+    with pytest.raises(SLLMConversionError, match=bias_k):
         convert(path, clip_dir, label_file)
     _, _, report = convert(path, clip_dir, label_file, ignore_keys=[r".*\.bias_k"])
     assert report.ignored_keys == {"visual.transformer.resblocks.0.attn.bias_k": [1, 1, WIDTH]}
@@ -351,12 +353,12 @@ def test_mismatched_and_missing_keys_stop_with_names_and_shapes(tmp_path, state_
         SLLMConversionError,
         match=r"'fusion_model\.frame_position_embeddings\.weight' -> "
         r"'sllm\.temporal_head\.position_embeddings\.weight'"
-        r": checkpoint shape \(77, 100\), model expects \(77, 128\)",
+        rf": checkpoint shape \(77, 100\), model expects \(77, {EMBED}\)",
     ):
         convert(save_release(tmp_path / "wrong.pt", wrong), clip_dir, label_file)
 
     wrong = dict(state_dict)
-    wrong["restore_model.resblocks.1.attn.in_proj_weight"] = torch.zeros(3 * EMBED, 64)
+    wrong["restore_model.resblocks.1.attn.in_proj_weight"] = torch.zeros(3 * EMBED, EMBED // 2)
     with pytest.raises(SLLMConversionError, match=r"'restore_model\.resblocks\.1\.attn\.in_proj_weight' -> .*q_proj"):
         convert(save_release(tmp_path / "qkv.pt", wrong), clip_dir, label_file)
 
@@ -364,7 +366,7 @@ def test_mismatched_and_missing_keys_stop_with_names_and_shapes(tmp_path, state_
     with pytest.raises(SLLMConversionError, match=r"restoration\.encoder\.layers\.0\.layer_norm2\.bias"):
         convert(save_release(tmp_path / "missing.pt", missing), clip_dir, label_file)
 
-    with pytest.raises(SLLMConversionError, match=r"'visual\.positional_embedding' has shape \(6, 64\)"):
+    with pytest.raises(SLLMConversionError, match=rf"'visual\.positional_embedding' has shape \(6, {WIDTH}\)"):
         infer_config_kwargs(dict(state_dict, **{"visual.positional_embedding": torch.zeros(6, WIDTH)}))
 
 
@@ -376,8 +378,10 @@ def test_clip_of_another_architecture_is_refused(tmp_path, release_checkpoint, l
         convert(release_checkpoint, other, label_file)
     model, _, _ = convert(release_checkpoint, other, label_file, allow_clip_mismatch=True)
     assert model.config.vision_config.patch_size == PATCH
-    narrow = save_tiny_random_clip(tmp_path / "narrow-clip", projection_dim=64)
-    with pytest.raises(SLLMConversionError, match="projection_dim=64, the released vision tower projects to 128"):
+    narrow = save_tiny_random_clip(tmp_path / "narrow-clip", projection_dim=EMBED // 2)
+    with pytest.raises(
+        SLLMConversionError, match=f"projection_dim={EMBED // 2}, the released vision tower projects to {EMBED}"
+    ):
         convert(release_checkpoint, narrow, label_file, allow_clip_mismatch=True)
 
 
@@ -436,16 +440,9 @@ def test_real_backbone_shapes_are_inferred(width, layers, patch, image, embed, n
     assert (kwargs["temporal_num_layers"], kwargs["restoration_num_layers"], kwargs["keep_interval"]) == (6, 3, 2)
 
 
-def load_script(name):
-    import importlib
-
-    return importlib.import_module({"convert_original_checkpoint": "modeling_sllm.publishing.convert_cli", "push_to_hub": "modeling_sllm.publishing.push_cli"}[name])
-
-
 def test_cli_writes_a_folder_that_auto_classes_and_the_pipeline_load(
     tmp_path, release_checkpoint, state_dict, clip_dir, label_file, video_path
 ):
-    script = load_script("convert_original_checkpoint")
     output = tmp_path / "converted"
     argv = [
         "--checkpoint_path", str(release_checkpoint),
@@ -456,7 +453,7 @@ def test_cli_writes_a_folder_that_auto_classes_and_the_pipeline_load(
         "--vision_head_dim", str(TINY["vision_head_dim"]),
         "--head_dim", str(TINY["head_dim"]),
     ]  # fmt: skip
-    assert script.main(argv) == str(output)
+    assert convert_cli.main(argv) == str(output)
     files = set(os.listdir(output))
     assert {"config.json", "model.safetensors", "video_preprocessor_config.json", "conversion_report.json"} <= files
     assert {"modeling_sllm.py", "configuration_sllm.py", "video_processing_sllm.py"} <= files
@@ -491,8 +488,8 @@ def test_cli_writes_a_folder_that_auto_classes_and_the_pipeline_load(
     assert results[0]["score"] == pytest.approx(probabilities.max().item(), rel=1e-5)
 
     with pytest.raises(FileExistsError, match="--overwrite_output_dir"):
-        script.main(argv)
-    assert script.main(argv + ["--overwrite_output_dir"]) == str(output)
+        convert_cli.main(argv)
+    assert convert_cli.main(argv + ["--overwrite_output_dir"]) == str(output)
 
 
 def test_failed_save_leaves_no_output(tmp_path, release_checkpoint, clip_dir, label_file, monkeypatch):
@@ -505,3 +502,51 @@ def test_failed_save_leaves_no_output(tmp_path, release_checkpoint, clip_dir, la
     with pytest.raises(RuntimeError, match="disk full"):
         save_converted(tmp_path / "out", model, processor, report)
     assert os.listdir(tmp_path) == []
+
+
+def test_converted_config_and_processor_come_from_the_one_constructors(
+    tmp_path, release_checkpoint, clip_dir, label_file
+):
+    model, processor, report = convert(release_checkpoint, clip_dir, label_file, num_frames=4, prompt_mode="enhance")
+    config = model.config
+    # declared config fields, passed to the constructor: they survive save/load like any other field
+    assert (config.text_model_name_or_path, config.prompt_mode) == (str(clip_dir), "enhance")
+    # the processor is the config's own (SLLMVideoProcessor.from_model_config), not a second source of the frames
+    assert processor.to_dict() == SLLMVideoProcessor.from_model_config(config).to_dict()
+    assert (processor.num_frames, processor.keep_interval, processor.crop_size["height"]) == (4, 2, IMAGE)
+    output = save_converted(tmp_path / "out", model, processor, report)
+    reloaded = SLLMConfig.from_pretrained(output)
+    assert (reloaded.text_model_name_or_path, reloaded.prompt_mode) == (str(clip_dir), "enhance")
+    # the report written beside the weights reads back as the same dataclass
+    assert SLLMConversionReport.load(output) == report
+    assert report.backbone == backbone_name(config.vision_config)
+
+
+def test_conversion_report_errors_name_the_file(tmp_path):
+    path = tmp_path / "conversion_report.json"
+    path.write_text("{broken")
+    with pytest.raises(ValueError, match=r"conversion_report.json' is not valid JSON"):
+        SLLMConversionReport.load(path)
+    path.write_text(json.dumps({"sha256": "00"}))
+    with pytest.raises(ValueError, match="expected an object with a 'checkpoint' path"):
+        SLLMConversionReport.load(tmp_path)
+
+
+def test_class_features_need_a_clip_checkpoint(tmp_path, release_checkpoint, label_file):
+    not_clip = tmp_path / "not-clip"
+    not_clip.mkdir()
+    with pytest.raises(OSError, match=r"Cannot load the CLIP checkpoint '.*not-clip'"):
+        convert(release_checkpoint, not_clip, label_file)
+
+
+def test_publishing_package_exports_each_function_from_its_one_home():
+    import modeling_sllm.publishing as publishing
+    from modeling_sllm.publishing import conversion_mapping, hub_folder, model_card, upload
+
+    assert publishing.convert_state_dict is conversion_mapping.convert_state_dict
+    assert publishing.build_model_card is model_card.build_model_card
+    assert publishing.check_hub_folder is hub_folder.check_hub_folder
+    assert publishing.push_to_hub is upload.push_to_hub
+    assert publishing.backbone_name is backbone_name
+    for name in publishing.__all__:
+        assert getattr(publishing, name) is not None

@@ -1,6 +1,5 @@
 """Model cards (template + model-index metadata) and Hub uploads, with HfApi mocked: nothing leaves the machine."""
 
-import importlib.util
 import json
 import os
 from pathlib import Path
@@ -11,16 +10,17 @@ from huggingface_hub import ModelCard, metadata_load
 from huggingface_hub.utils import filter_repo_objects
 
 from modeling_sllm import SLLMVideoProcessor
-from modeling_sllm.publishing.hub import (
+from modeling_sllm.evaluation.results import SLLMDatasetInfo, SLLMResults
+from modeling_sllm.publishing import push_cli
+from modeling_sllm.publishing.hub_folder import (
     HUB_IGNORE_PATTERNS,
     SLLMHubError,
-    build_model_card,
-    eval_results_from_evaluation,
-    load_evaluation,
+    check_processor_matches_config,
     prepare_hub_folder,
-    push_to_hub,
 )
-from sllm_testing import tiny_model
+from modeling_sllm.publishing.model_card import build_model_card, find_template, load_results, results_to_eval_results
+from modeling_sllm.publishing.upload import push_to_hub
+from sllm_testing import tiny_config, tiny_model
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL_FILES = {
@@ -33,6 +33,7 @@ MODEL_FILES = {
     "sampling.py",
     "video_io.py",
     "text_features.py",
+    "checks.py",
 }
 
 
@@ -73,8 +74,9 @@ def evaluation(**overrides):
 @pytest.fixture
 def model_dir(tmp_path):
     folder = tmp_path / "sllm-tiny"
-    tiny_model(seed=3).save_pretrained(folder)
-    SLLMVideoProcessor(num_frames=4, keep_interval=2, crop_size={"height": 32, "width": 32}).save_pretrained(folder)
+    model = tiny_model(seed=3)
+    model.save_pretrained(folder)
+    SLLMVideoProcessor.from_model_config(model.config).save_pretrained(folder)
     return folder
 
 
@@ -140,6 +142,11 @@ def test_card_without_results_and_for_a_converted_checkpoint(model_dir):
     assert card.data.eval_results is None and card.data.model_name == "sllm-tiny"
     assert "No evaluation results were given" in card.text
     assert "released checkpoint `last_model.pt` (epoch 29)" in card.text and "ab" * 32 in card.text
+    assert "resizes the short side to 37, centre-crops 32x32" in card.text
+
+    (model_dir / "conversion_report.json").write_text(json.dumps({"checkpoint": "a.pt", "epochs": 3}))
+    with pytest.raises(SLLMHubError, match=r"conversion_report.json': unknown fields \['epochs'\]"):
+        build_model_card(model_dir)
 
 
 def test_other_top_k_and_scalar_fidelity(model_dir):
@@ -151,20 +158,70 @@ def test_other_top_k_and_scalar_fidelity(model_dir):
     assert "Restoration fidelity on HMDB-51 (split1): mse = 0.1235." in card.text
 
 
-def test_evaluation_files_are_checked(tmp_path):
+def test_results_files_are_checked_by_the_results_schema_with_file_and_field_named(model_dir, tmp_path):
     with pytest.raises(SLLMHubError, match="missing field metrics.'mean_class_accuracy'"):
-        load_evaluation(evaluation(metrics={"top1": 0.5, "top5": 0.5}))
-    with pytest.raises(SLLMHubError, match=r"metrics.'top1' = 81.5 is not a fraction in \[0, 1\]"):
-        load_evaluation(evaluation(metrics={"top1": 81.5, "top5": 0.9, "mean_class_accuracy": 0.8}))
+        load_results(evaluation(metrics={"top1": 0.5, "top5": 0.5}))
+    wrong_scale = tmp_path / "percent.json"
+    wrong_scale.write_text(json.dumps(evaluation(metrics={"top1": 81.5, "top5": 0.9, "mean_class_accuracy": 0.8})))
+    with pytest.raises(SLLMHubError, match=r"percent.json: .*metrics.'top1' = 81.5 is not a fraction in \[0, 1\]"):
+        build_model_card(model_dir, [wrong_scale])
     bad = tmp_path / "bad.json"
     bad.write_text("{not json")
     with pytest.raises(SLLMHubError, match="bad.json' is not valid JSON"):
-        load_evaluation(bad)
+        load_results(bad)
     with pytest.raises(SLLMHubError, match="does not exist"):
-        load_evaluation(tmp_path / "missing.json")
+        load_results(tmp_path / "missing.json")
     local = evaluation()
     local["dataset"] = dict(local["dataset"], name=str(tmp_path))
-    assert eval_results_from_evaluation(local)[0].dataset_type == tmp_path.name
+    assert results_to_eval_results(local)[0].dataset_type == tmp_path.name
+    loaded = SLLMResults.from_dict(evaluation())
+    assert load_results(loaded) is loaded
+
+
+def test_trainer_eval_results_need_the_dataset_and_then_give_a_card(model_dir, tmp_path):
+    trainer_file = tmp_path / "eval_results.json"
+    trainer_file.write_text(
+        json.dumps(
+            {"epoch": 3.0, "eval_loss": 0.7, "eval_top1": 0.625, "eval_top5": 1.0, "eval_mean_class_accuracy": 0.6}
+        )
+    )
+    with pytest.raises(SLLMHubError, match=r"eval_results.json is a Trainer metrics file.*dataset"):
+        build_model_card(model_dir, [trainer_file])
+    card = build_model_card(model_dir, [trainer_file], dataset=SLLMDatasetInfo(name="hmdb51", config="split1"))
+    values = {r.metric_type: r.metric_value for r in card.data.eval_results}
+    assert values == {"accuracy": 62.5, "top_5_accuracy": 100.0, "mean_class_accuracy": 60.0}
+    assert card.data.eval_results[0].dataset_split == "validation" and card.data.datasets == ["hmdb51"]
+    assert "| HMDB-51 (split1) | validation | ? | 1 x 1 | 62.50% | 100.00% | 60.00% |" in card.text
+
+    # the same file through the command line, with the dataset named by flags
+    push_cli.main(
+        ["--model_dir", str(model_dir), "--repo_id", "my-org/sllm-tiny", "--evaluation_files", str(trainer_file),
+         "--dataset_name", "ucf101", "--dataset_split", "test", "--dry_run"]
+    )  # fmt: skip
+    first = metadata_load(model_dir / "README.md")["model-index"][0]["results"][0]
+    assert first["dataset"]["type"] == "ucf101" and first["dataset"]["split"] == "test"
+    assert first["metrics"][0]["value"] == 62.5
+
+
+def test_processor_config_agreement_is_one_check():
+    config = tiny_config()
+    saved = SLLMVideoProcessor.from_model_config(config).to_dict()
+    check_processor_matches_config(saved, config)  # the processor of the config passes
+    with pytest.raises(SLLMHubError, match=r"edited.json: keep_interval=3 but config.json has keep_interval=2"):
+        check_processor_matches_config(dict(saved, keep_interval=3), config, "edited.json")
+    with pytest.raises(SLLMHubError, match="crop_size {'height': 28, 'width': 28} but the vision tower expects 32x32"):
+        check_processor_matches_config(dict(saved, crop_size={"height": 28, "width": 28}), config)
+
+
+def test_template_is_found_in_a_checkout_and_in_an_installed_wheel(tmp_path):
+    assert find_template() == ROOT / "hub_cards" / "sllm_model_card.md"
+    installed = tmp_path / "site-packages" / "modeling_sllm"
+    (installed / "hub_cards").mkdir(parents=True)
+    (installed / "hub_cards" / "sllm_model_card.md").write_text("---\n{{ card_data }}\n---\n")
+    assert find_template(installed) == installed / "hub_cards" / "sllm_model_card.md"
+    # pyproject ships hub_cards/ inside the package as modeling_sllm.hub_cards
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    assert '"modeling_sllm.hub_cards" = "hub_cards"' in pyproject and '"*.md"' in pyproject
 
 
 def test_prepare_hub_folder_writes_the_card_and_lists_the_upload(model_dir, eval_file):
@@ -214,7 +271,7 @@ def _edit_json(path, **changes):
 def test_push_to_hub_creates_the_repo_and_uploads_the_checked_folder(model_dir, eval_file):
     card = build_model_card(model_dir, [eval_file], repo_id="my-org/sllm-tiny")
     (model_dir / "optimizer.pt").write_bytes(b"0")
-    with mock.patch("modeling_sllm.publishing.hub.HfApi") as api_class:
+    with mock.patch("modeling_sllm.publishing.upload.HfApi") as api_class:
         api = api_class.return_value
         api.upload_folder.return_value = "commit-info"
         result = push_to_hub(
@@ -241,7 +298,7 @@ def test_push_to_hub_creates_the_repo_and_uploads_the_checked_folder(model_dir, 
 
 
 def test_push_to_hub_refuses_bad_repo_ids_and_broken_folders_before_any_call(model_dir):
-    with mock.patch("modeling_sllm.publishing.hub.HfApi") as api_class:
+    with mock.patch("modeling_sllm.publishing.upload.HfApi") as api_class:
         with pytest.raises(SLLMHubError, match="repo_id must look like 'org/name'"):
             push_to_hub(model_dir, "no-org")
         (model_dir / "model.safetensors").unlink()
@@ -250,15 +307,8 @@ def test_push_to_hub_refuses_bad_repo_ids_and_broken_folders_before_any_call(mod
     api_class.assert_not_called()
 
 
-def load_script(name):
-    import importlib
-
-    return importlib.import_module({"convert_original_checkpoint": "modeling_sllm.publishing.convert_cli", "push_to_hub": "modeling_sllm.publishing.push_cli"}[name])
-
-
-def test_push_script_dry_run_and_upload(model_dir, eval_file):
-    script = load_script("push_to_hub")
-    prepared = script.main(
+def test_push_command_dry_run_and_upload(model_dir, eval_file):
+    prepared = push_cli.main(
         [
             "--model_dir",
             str(model_dir),
@@ -271,8 +321,8 @@ def test_push_script_dry_run_and_upload(model_dir, eval_file):
     )
     assert set(prepared.files) == MODEL_FILES | {"README.md"}
     assert metadata_load(model_dir / "README.md")["model-index"][0]["results"][0]["metrics"][0]["value"] == 81.55
-    with mock.patch("modeling_sllm.publishing.hub.HfApi") as api_class:
-        script.main(
+    with mock.patch("modeling_sllm.publishing.upload.HfApi") as api_class:
+        push_cli.main(
             [
                 "--model_dir",
                 str(model_dir),

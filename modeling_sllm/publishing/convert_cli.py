@@ -1,9 +1,9 @@
-#!/usr/bin/env python3
 # Copyright 2026 The SLLM-HF authors. Licensed under the Apache License, Version 2.0.
 """
-Convert an authors' released SLLM / Text4Vis checkpoint (`last_model.pt`) into a Transformers folder.
+Convert an authors' released SLLM / Text4Vis checkpoint (`last_model.pt`) into a Transformers folder
+(`sllm-convert`, or `python3 scripts/convert_original_checkpoint.py`).
 
-    python3 scripts/convert_original_checkpoint.py \
+    sllm-convert \
         --checkpoint_path last_model.pt --label_file hmdb51_labels.csv \
         --clip_model_name_or_path openai/clip-vit-base-patch32 --prompt_mode normal \
         --release_eval_sampling --output_dir sllm-hmdb51-vit-b32
@@ -15,12 +15,11 @@ It is written to a temporary folder and renamed at the end, so an interrupted ru
 
 import logging
 import os
-import sys
 from dataclasses import dataclass, field
 
 from transformers import HfArgumentParser
 
-
+from modeling_sllm.configuration_sllm import PROMPT_MODES
 from modeling_sllm.publishing.conversion import convert_original_checkpoint, save_converted
 
 logger = logging.getLogger("convert_original_checkpoint")
@@ -41,7 +40,7 @@ class ConversionArguments:
         default="normal",
         metadata={
             "help": "Class prompts: 'normal' (name) or 'enhance' (name,description).",
-            "choices": ["normal", "enhance"],
+            "choices": list(PROMPT_MODES),
         },
     )
     num_frames: int | None = field(default=None, metadata={"help": "Frames encoded per video (default 8)."})
@@ -95,7 +94,7 @@ def main(argv: list[str] | None = None) -> str:
 
 
 def cli() -> None:
-    """Console-script entry point: runs [`main`] on the command line's arguments (its return value is for Python callers)."""
+    """Console-script entry point: [`main`] on the command line's arguments (its result is for Python callers)."""
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
     main()
 

@@ -1,26 +1,27 @@
-#!/usr/bin/env python3
 # Copyright 2026 The SLLM-HF authors. Licensed under the Apache License, Version 2.0.
 """
-Write a model card for a saved SLLM folder and upload the folder to the Hugging Face Hub.
+Write a model card for a saved SLLM folder and upload the folder to the Hugging Face Hub (`sllm-push-to-hub`, or
+`python3 scripts/push_to_hub.py`).
 
-    python3 scripts/push_to_hub.py --model_dir sllm-hmdb51-vit-b32 --repo_id my-org/sllm-hmdb51-vit-b32 \
+    sllm-push-to-hub --model_dir sllm-hmdb51-vit-b32 --repo_id my-org/sllm-hmdb51-vit-b32 \
         --evaluation_files eval_hmdb51.json --license mit
 
-The card (hub_cards/sllm_model_card.md) is filled from the folder's config and the evaluation JSON files written by
-scripts/evaluate.py; its model-index metadata carries the results. The folder is checked first (config.json with
-auto_map, the modeling code for trust_remote_code, safetensors weights, the video processor). `--dry_run` writes the
-card and lists the files without uploading. The token comes from `--token` or the saved `huggingface-cli login`.
+The card (hub_cards/sllm_model_card.md) is filled from the folder's config and the results files written by
+scripts/eval.py (or the Trainer's eval_results.json, with --dataset_name); its model-index metadata carries the
+results. The folder is checked first (config.json with auto_map, the modeling code for trust_remote_code, safetensors
+weights, the video processor). `--dry_run` writes the card and lists the files without uploading. The token comes from
+`--token` or the saved `huggingface-cli login`.
 """
 
 import logging
-import os
-import sys
 from dataclasses import dataclass, field
 
 from transformers import HfArgumentParser
 
-
-from modeling_sllm.publishing.hub import build_model_card, prepare_hub_folder, push_to_hub
+from modeling_sllm.evaluation.results import SLLMDatasetInfo
+from modeling_sllm.publishing.hub_folder import prepare_hub_folder
+from modeling_sllm.publishing.model_card import build_model_card
+from modeling_sllm.publishing.upload import push_to_hub
 
 logger = logging.getLogger("push_to_hub")
 
@@ -30,8 +31,14 @@ class PushArguments:
     model_dir: str = field(metadata={"help": "Folder written by save_pretrained (with the video processor)."})
     repo_id: str = field(metadata={"help": "Target repository, 'org/name'."})
     evaluation_files: list[str] = field(
-        default_factory=list, metadata={"help": "Evaluation JSON files (scripts/evaluate.py) to report in the card."}
+        default_factory=list,
+        metadata={"help": "Results to report in the card: results.json of scripts/eval.py or eval_results.json."},
     )
+    dataset_name: str | None = field(
+        default=None, metadata={"help": "Evaluated dataset of Trainer eval_results.json files (they do not name it)."}
+    )
+    dataset_config_name: str | None = field(default=None, metadata={"help": "Its configuration, e.g. 'split1'."})
+    dataset_split: str = field(default="validation", metadata={"help": "Its evaluated split."})
     model_name: str | None = field(default=None, metadata={"help": "Name in the card (default: the repo name)."})
     license: str | None = field(default=None, metadata={"help": "Licence id for the card metadata, e.g. 'mit'."})
     base_model: str | None = field(default=None, metadata={"help": "Base model id (default: the CLIP checkpoint)."})
@@ -50,9 +57,13 @@ def main(argv: list[str] | None = None):
     (args,) = HfArgumentParser(PushArguments).parse_args_into_dataclasses(args=argv)
     card = None
     if not args.keep_readme:
+        dataset = None
+        if args.dataset_name:
+            dataset = SLLMDatasetInfo(args.dataset_name, split=args.dataset_split, config=args.dataset_config_name)
         card = build_model_card(
             args.model_dir,
             evaluations=args.evaluation_files,
+            dataset=dataset,
             repo_id=args.repo_id,
             model_name=args.model_name,
             license=args.license,
@@ -79,7 +90,7 @@ def main(argv: list[str] | None = None):
 
 
 def cli() -> None:
-    """Console-script entry point: runs [`main`] on the command line's arguments (its return value is for Python callers)."""
+    """Console-script entry point: [`main`] on the command line's arguments (its result is for Python callers)."""
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
     main()
 
