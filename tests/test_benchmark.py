@@ -1,22 +1,29 @@
-"""Tests of the efficiency benchmark (`scripts/benchmark.py`, `modeling_sllm/benchmarking.py`) in tiny mode."""
+"""Tests of the efficiency benchmark (`modeling_sllm.benchmarks`, `sllm-benchmark`) in tiny mode."""
 
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
 import torch
 
 from modeling_sllm import video_io
-from modeling_sllm.benchmarks.benchmarking import (
+from modeling_sllm.benchmarks import (
     BENCHMARK_FAMILIES,
+    XCLIPVideoClassifier,
+    build_benchmark_models,
     build_sllm_models,
     count_flops,
+    default_video,
+    format_markdown,
+    format_table,
     measure_peak_memory,
-    run_interleaved,
+    thread_scaling,
+    xclip_config,
 )
+from modeling_sllm.benchmarks.cli import main as benchmark_main
+from modeling_sllm.demo.tiny_clip import TINY_VISION_CONFIG, tiny_sllm_config
+from modeling_sllm.evaluation.timing import run_interleaved
 
-ROOT = Path(__file__).resolve().parent.parent
+
 N = 4  # kept frames in the tiny runs
 
 
@@ -27,21 +34,17 @@ def restore_threads():
     torch.set_num_threads(threads)
 
 
-def _load_script():
-    from modeling_sllm.benchmarks import cli
-
-    return cli
-
-
 def test_script_runs_in_tiny_mode_and_reports_every_row(tmp_path, make_video, restore_threads):
     video = make_video("clip.mp4", num_frames=30)
     output_dir = tmp_path / "out"
     argv = ["--tiny", "--num_kept_frames", str(N), "--num_classes", "3", "--repetitions", "2", "--warmup", "1"]
     argv += ["--threads", "1", "--video", str(video), "--output_dir", str(output_dir), "--quiet"]
-    _load_script().main(argv)
+    results = benchmark_main(argv)
 
-    results = json.loads((output_dir / "results.json").read_text())
-    assert (output_dir / "results.md").read_text().startswith("# SLLM efficiency benchmark")
+    assert json.loads((output_dir / "results.json").read_text()) == json.loads(json.dumps(results))
+    assert (output_dir / "results.md").read_text() == format_markdown(results)
+    assert format_markdown(results).startswith("# SLLM efficiency benchmark")
+    assert format_table(results).splitlines()[0].split()[:3] == ["model", "size", "frames"]
     assert (output_dir / "throughput_vs_gflops.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
     rows = {row["family"]: row for row in results["rows"]}
@@ -62,9 +65,11 @@ def test_script_runs_in_tiny_mode_and_reports_every_row(tmp_path, make_video, re
             assert len(summary["times_s"]) == 2
             assert summary["min_s"] <= summary["median_s"] <= summary["max_s"]
             assert summary["videos_per_s"] > 0
-        # the decoder converts exactly the frames the model takes
+        # the decoder converts exactly the frames the model takes: distinct frames of the 30, in order
         assert row["num_frames"] == expected_frames[family]
         assert row["frames_converted_per_video"] == expected_frames[family], family
+        indices = row["decoded_frame_indices"]
+        assert len(indices) == expected_frames[family] and indices == sorted(set(indices)) and indices[-1] < 30
     assert rows["sllm"]["temporal_frames"] == 2 * N - 1
 
     ratios = {(ratio["baseline"].split("@")[0], ratio["mode"]) for ratio in results["ratios"]}
@@ -122,27 +127,48 @@ def test_flops_match_a_hand_count_on_the_tiny_config():
     assert count_flops(lambda: restoration_module(torch.randn(1, N, d))) == restoration
 
 
-def test_sllm_end_to_end_decodes_only_the_kept_frames(monkeypatch, make_video):
+def test_sllm_end_to_end_decodes_only_the_kept_frames(make_video, decode_frame_index):
     video = str(make_video("clip.mp4", num_frames=30))
-    original = video_io._decode
-    calls = []
-
-    def spy(source, wanted, stop_after):
-        frames, decoded, declared = original(source, wanted, stop_after)
-        calls.append({"decoded": decoded, "converted": len(frames)})
-        return frames, decoded, declared
-
-    monkeypatch.setattr(video_io, "_decode", spy)
-    counts = {}
+    prepared = {}
     for spec in build_sllm_models("tiny", num_kept_frames=N, num_classes=3):
-        calls.clear()
-        pixel_values = spec.preprocess([video])
-        assert pixel_values.shape == (1, spec.num_frames, 3, spec.image_size, spec.image_size)
-        counts[spec.family] = (sum(call["converted"] for call in calls), max(call["decoded"] for call in calls))
-    assert counts["sllm"][0] == N
-    assert counts["text4vis_2n"][0] == 2 * N
-    # decoding stops at the last needed frame: SLLM's last kept frame comes before the baseline's last frame
-    assert counts["sllm"][1] < counts["text4vis_2n"][1] <= 30
+        prepared[spec.family] = spec.preprocess([video, video])
+        pixel_values = prepared[spec.family].pixel_values
+        assert pixel_values.shape == (2, spec.num_frames, 3, spec.image_size, spec.image_size)
+    sllm, baseline = prepared["sllm"].frame_indices, prepared["text4vis_2n"].frame_indices
+    assert sllm[0] == sllm[1] and len(set(sllm[0])) == N
+    assert len(set(baseline[0])) == 2 * N
+    # SLLM reads the kept half of the 2N segment centres the baseline reads, so its decoding stops earlier
+    assert sllm[0] == baseline[0][::2]
+    assert max(sllm[0]) < max(baseline[0]) <= 29
+    # and the indices are the frames actually decoded: each frame says which frame it is
+    frames = video_io.read_frames(video, sllm[0])
+    assert [decode_frame_index(frame) for frame in frames] == sllm[0]
+
+
+def test_baselines_report_the_frames_they_decode(make_video):
+    video = str(make_video("clip.mp4", num_frames=30))
+    for spec in build_benchmark_models(BENCHMARK_FAMILIES[3:], num_kept_frames=N, num_classes=3, tiny=True):
+        prepared = spec.preprocess([video])
+        assert prepared.pixel_values.shape == (1, spec.num_frames, 3, spec.image_size, spec.image_size), spec.key
+        indices = prepared.frame_indices[0]
+        assert len(indices) == spec.num_frames and indices == sorted(set(indices)) and indices[-1] <= 29, spec.key
+
+
+def test_tiny_models_take_their_sizes_from_the_tiny_clip_home():
+    for spec in build_sllm_models("tiny", num_kept_frames=N, num_classes=3):
+        config = spec.model.config
+        expected = tiny_sllm_config(
+            num_frames=config.num_frames, keep_interval=config.keep_interval, id2label=config.id2label
+        )
+        assert config.to_dict() == expected.to_dict(), spec.key
+    towers = {}
+    for spec in build_benchmark_models(BENCHMARK_FAMILIES[3:], num_kept_frames=N, num_classes=3, tiny=True):
+        towers[spec.family] = spec.model.vision_model.config if spec.family == "xclip" else spec.model.config
+    for family, config in towers.items():
+        for name, value in TINY_VISION_CONFIG.items():
+            if name != "projection_dim":
+                assert getattr(config, name) == value, (family, name)
+    assert xclip_config(N, tiny=True).projection_dim == TINY_VISION_CONFIG["projection_dim"]
 
 
 def test_interleaving_rotates_the_order_and_times_every_task():
@@ -167,26 +193,29 @@ def test_peak_memory_counts_allocations_during_the_call():
 
 
 def test_default_tiny_video_is_a_real_h264_file(tmp_path):
-    from modeling_sllm.benchmarks.benchmarking import default_video
-
     path = default_video(tiny=True, directory=tmp_path)
     assert path.parent == tmp_path and path.suffix == ".mp4"
     assert video_io.count_frames(path) == 40
     assert video_io.read_frames(path, [0, 39]).shape == (2, 48, 64, 3)
 
 
-def test_script_rejects_unknown_models_and_sizes():
-    script = _load_script()
+def test_script_rejects_unknown_models_sizes_and_bad_counts():
     with pytest.raises(ValueError, match="--models"):
-        script.main(["--models", "sllm", "resnet"])
+        benchmark_main(["--models", "sllm", "resnet"])
     with pytest.raises(ValueError, match="--sizes"):
-        script.main(["--sizes", "L/14"])
+        benchmark_main(["--sizes", "L/14"])
+    with pytest.raises(ValueError, match="--num_kept_frames"):
+        benchmark_main(["--tiny", "--num_kept_frames", "1"])
+    with pytest.raises(ValueError, match="--batch_size"):
+        benchmark_main(["--tiny", "--batch_size", "0"])
+    with pytest.raises(ValueError, match="num_kept_frames"):
+        build_sllm_models("tiny", num_kept_frames=1)
+    with pytest.raises(ValueError, match="vision size"):
+        build_sllm_models("L/14")
 
 
 def test_xclip_video_path_matches_the_full_xclip_forward():
     from transformers import XCLIPModel
-
-    from modeling_sllm.benchmarks.benchmarking import XCLIPVideoClassifier, xclip_config
 
     torch.manual_seed(0)
     xclip = XCLIPModel(xclip_config(num_frames=N, tiny=True)).eval()
@@ -200,8 +229,6 @@ def test_xclip_video_path_matches_the_full_xclip_forward():
 
 
 def test_thread_scaling_reports_a_speedup_and_restores_the_thread_count(restore_threads):
-    from modeling_sllm.benchmarks.benchmarking import thread_scaling
-
     torch.set_num_threads(1)
     scaling = thread_scaling(2, repeats=1)
     assert scaling["threads"] == 2 and scaling["speedup_vs_1_thread"] > 0

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # Copyright 2026 The SLLM-HF authors. Licensed under the Apache License, Version 2.0.
 """Measure SLLM's efficiency claim on this machine: throughput, GFLOPs and peak memory of SLLM against the Text4Vis
 baselines on the same CLIP tower and against Transformers' X-CLIP, VideoMAE and TimeSformer, model-only and end to end
@@ -18,7 +17,8 @@ python scripts/benchmark.py --tiny --repetitions 2 --warmup 1 --output_dir /tmp/
 ```
 
 Writes `results.json`, `results.md` and `throughput_vs_gflops.png` into `--output_dir`, and prints the table, the
-SLLM/baseline speed-ups against the ideal FLOP ratio, and PASS/MISS for each target of issue 4.
+SLLM/baseline speed-ups against the ideal FLOP ratio, and PASS/MISS for each target of issue 4. Also installed as the
+`sllm-benchmark` console script; Python callers use [`run_benchmark`] and the `report` functions directly.
 """
 
 import json
@@ -28,22 +28,20 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-
 from transformers import HfArgumentParser
 
-from modeling_sllm.benchmarks.benchmarking import (
-    BENCHMARK_FAMILIES,
-    VISION_SIZES,
-    format_markdown,
-    format_table,
-    plot_throughput_vs_gflops,
-    run_benchmark,
-)
+from modeling_sllm.benchmarks.models import BENCHMARK_FAMILIES, VISION_SIZES
+from modeling_sllm.benchmarks.report import format_markdown, format_table, plot_throughput_vs_gflops
+from modeling_sllm.benchmarks.run import run_benchmark
+from modeling_sllm.checks import check_positive_int
+
+
+__all__ = ["BenchmarkArguments", "cli", "main"]
 
 
 @dataclass
 class BenchmarkArguments:
-    """Arguments of `scripts/benchmark.py`."""
+    """Arguments of `sllm-benchmark` (`scripts/benchmark.py`)."""
 
     output_dir: str = field(default="benchmark_results", metadata={"help": "Where results.json/.md and the plot go."})
     models: list[str] = field(
@@ -86,13 +84,14 @@ class BenchmarkArguments:
             raise ValueError(f"--sizes: unknown {unknown}; choose from {', '.join(VISION_SIZES)}")
         if self.video is not None and not Path(self.video).is_file():
             raise ValueError(f"--video {self.video!r} is not a file")
-        for name in ("batch_size", "repetitions", "num_kept_frames", "num_classes"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"--{name} must be >= 1, got {getattr(self, name)}")
-        if self.num_kept_frames < 2:
-            raise ValueError(f"--num_kept_frames must be >= 2, got {self.num_kept_frames}")
-        if self.warmup < 0 or self.threads < 0:
-            raise ValueError("--warmup and --threads must be >= 0")
+        for name in ("batch_size", "repetitions", "num_classes"):
+            check_positive_int(f"--{name}", getattr(self, name))
+        check_positive_int("--num_kept_frames", self.num_kept_frames, minimum=2)
+        for name in ("warmup", "threads"):
+            check_positive_int(f"--{name}", getattr(self, name), minimum=0)
+        for name in ("xclip_frames", "videomae_frames", "timesformer_frames"):
+            if getattr(self, name) is not None:
+                check_positive_int(f"--{name}", getattr(self, name))
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -157,7 +156,6 @@ def main(argv: list[str] | None = None) -> dict:
                 "ratios shrink towards 1. Re-run on a quiet machine, or use `--threads 1` for steadier ratios."
             )
     return results
-
 
 
 def cli() -> None:

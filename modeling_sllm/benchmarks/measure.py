@@ -1,0 +1,170 @@
+# Copyright 2026 The SLLM-HF authors. Licensed under the Apache License, Version 2.0.
+"""
+What the benchmark measures besides time (time itself: [`modeling_sllm.evaluation.timing`]): FLOPs and peak memory of
+one call, how well this machine scales to several threads right now, and a description of the machine.
+
+GFLOPs are counted with `torch.utils.flop_counter.FlopCounterMode` (a multiply-add is 2 FLOPs, the paper's
+convention: 141.7 GFLOPs for 16 ViT-B/32 frames). PyTorch's FLOP counter has no formula for the CPU kernel of
+`scaled_dot_product_attention`; one is registered here so that attention products are counted on CPU as on GPU.
+
+Peak memory is the peak of tensor memory allocated *during* one call above what was allocated before it (weights and
+inputs excluded): `torch.cuda.max_memory_allocated` on CUDA; on CPU the allocation and free events recorded by
+`torch.profiler` (with `profile_memory=True`) are replayed in time order and the highest running total is taken.
+Memory held outside PyTorch's allocator (e.g. the video decoder's buffers) is not included.
+"""
+
+import gc
+import math
+import os
+import platform
+from collections.abc import Callable
+from typing import Any
+
+import torch
+
+from modeling_sllm.checks import check_positive_int
+from modeling_sllm.evaluation.timing import run_interleaved, synchronize
+
+
+__all__ = ["count_flops", "describe_environment", "measure_peak_memory", "thread_scaling"]
+
+
+def _attention_flops(query_shape, key_shape, value_shape, *args, out_shape=None, **kwargs) -> int:
+    """FLOPs of `softmax(q k^T) v`: two batched products, `2 L S E` and `2 L S Ev` per batch and head."""
+    leading = math.prod(query_shape[:-2])
+    query_length, head_dim = query_shape[-2], query_shape[-1]
+    key_length, value_dim = key_shape[-2], value_shape[-1]
+    return 2 * leading * query_length * key_length * (head_dim + value_dim)
+
+
+def _extra_flop_formulas() -> dict:
+    formulas = {}
+    for name in ("_scaled_dot_product_flash_attention_for_cpu", "_scaled_dot_product_fused_attention_overrideable"):
+        operator = getattr(torch.ops.aten, name, None)
+        if operator is not None:
+            formulas[operator] = _attention_flops
+    return formulas
+
+
+def count_flops(function: Callable[[], Any]) -> int:
+    """
+    FLOPs of one call of `function` (multiply-add = 2 FLOPs), counted by `torch.utils.flop_counter.FlopCounterMode`
+    with a formula for the CPU attention kernel. Elementwise operations, softmax and normalisations are not counted
+    (they are < 1% of a ViT).
+    """
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with torch.inference_mode(), FlopCounterMode(display=False, custom_mapping=_extra_flop_formulas()) as counter:
+        function()
+    return int(counter.get_total_flops())
+
+
+def measure_peak_memory(function: Callable[[], Any], device: torch.device | str) -> tuple[float | None, str]:
+    """
+    Peak tensor memory (bytes) allocated during one call of `function`, above what was allocated before the call.
+
+    Returns:
+        `(bytes or None, method)`: `method` says what was measured (`None` when the device offers no measurement).
+    """
+    device = torch.device(device)
+    gc.collect()
+    if device.type == "cuda":
+        synchronize(device)
+        torch.cuda.reset_peak_memory_stats(device)
+        before = torch.cuda.memory_allocated(device)
+        with torch.inference_mode():
+            function()
+        synchronize(device)
+        return float(torch.cuda.max_memory_allocated(device) - before), "torch.cuda.max_memory_allocated - before"
+    if device.type == "cpu":
+        from torch.profiler import ProfilerActivity, profile
+
+        with torch.inference_mode(), profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+            function()
+        try:
+            events = prof.profiler.kineto_results.events()
+            deltas = sorted(
+                (event.start_ns(), event.nbytes())
+                for event in events
+                if event.name() == "[memory]" and str(event.device_type()).endswith("CPU")
+            )
+        except AttributeError:  # profiler internals changed: no measurement rather than a wrong one
+            return None, "unavailable (torch.profiler memory events not readable)"
+        running, peak = 0, 0
+        for _, nbytes in deltas:
+            running += nbytes
+            peak = max(peak, running)
+        return float(peak), "torch.profiler CPU allocation events, peak of the running total"
+    return None, f"unavailable on {device.type}"
+
+
+def thread_scaling(threads: int, repeats: int = 5) -> dict:
+    """
+    Speed-up of `threads` intra-op threads over one thread on a fixed CPU workload (a batch of 512-wide matrix
+    products and activations, about 1 GFLOP): the ratio of the fastest of `repeats` timed runs (after one warm-up
+    run) at each thread count. On a quiet machine with 2 threads it is about 1.5-2; a value near or below 1 means
+    other processes hold the CPUs and multi-threaded timings are not to be trusted. The thread count is restored.
+
+    Returns:
+        `{"threads": threads, "speedup_vs_1_thread": float}`.
+    """
+    check_positive_int("threads", threads)
+    check_positive_int("repeats", repeats)
+    previous = torch.get_num_threads()
+    generator = torch.Generator().manual_seed(0)
+    weight = torch.randn(512, 2048, generator=generator)
+    inputs = torch.randn(128, 512, generator=generator)
+
+    def workload():
+        hidden = inputs
+        for _ in range(8):
+            hidden = torch.nn.functional.gelu(hidden @ weight) @ weight.t() / 512
+        return hidden
+
+    best = {}
+    try:
+        for count in (1, threads):
+            torch.set_num_threads(count)
+            best[count] = min(run_interleaved({"workload": workload}, repetitions=repeats, warmup=1)["workload"])
+    finally:
+        torch.set_num_threads(previous)
+    return {"threads": threads, "speedup_vs_1_thread": best[1] / best[threads]}
+
+
+def _cpu_name() -> str:
+    """The CPU model name (from /proc/cpuinfo on Linux), else the platform's processor or machine name."""
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            for line in cpuinfo:
+                if line.lower().startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def describe_environment(device: torch.device | str) -> dict:
+    """Python, platform, CPU, library versions, torch threads and device (with the GPU name on CUDA)."""
+    import transformers
+
+    try:
+        import av
+
+        av_version = av.__version__
+    except ImportError:  # pragma: no cover
+        av_version = None
+    device = torch.device(device)
+    info = {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "processor": _cpu_name(),
+        "cpu_count": os.cpu_count(),
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+        "av": av_version,
+        "torch_threads": torch.get_num_threads(),
+        "device": str(device),
+    }
+    if device.type == "cuda":
+        info["gpu"] = torch.cuda.get_device_name(device)
+    return info
