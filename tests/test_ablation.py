@@ -1,13 +1,10 @@
-"""scripts/ablation.py: the variants it trains and the report it writes (the runs themselves are train.py's)."""
-
-import importlib.util
-from pathlib import Path
+"""The ablation (`modeling_sllm.benchmarks.ablation`, `sllm-ablation`): the variants it trains, the report it writes
+and its interleaved timing (the runs themselves are train.py's)."""
 
 import pytest
 
-
-ROOT = Path(__file__).resolve().parents[1]
-from modeling_sllm.benchmarks import ablation  # noqa: E402
+from modeling_sllm.benchmarks import ablation
+from sllm_testing import tiny_model
 
 
 def _args(arguments):
@@ -48,3 +45,25 @@ def test_report_has_mean_and_std_over_seeds_and_the_fidelity_rows():
     fidelity = [line for line in lines if line.startswith("| sllm_residual | ")]
     assert len(fidelity) == 3  # the accuracy row and one fidelity row per seed
     assert "| sllm_residual | 2 | 0.910 | 0.800 | 0.500 | 0.400 |" in report
+
+
+def test_interleaved_throughput_times_the_first_seed_of_every_trained_variant(tmp_path):
+    for variant, keep_interval in (("baseline_n", 1), ("sllm_residual", 2)):
+        tiny_model(keep_interval=keep_interval).save_pretrained(tmp_path / f"{variant}_seed1")
+    args = ablation.SLLMAblationArguments(
+        output_dir=str(tmp_path), variants=["baseline_n", "sllm_residual", "sllm_paper"], throughput_batch_size=2
+    )
+    rows = [{"variant": "baseline_n", "seed": 1}, {"variant": "sllm_residual", "seed": 1}]
+    throughput = ablation.interleaved_throughput(args, rows, repetitions=3)
+    assert set(throughput) == {"baseline_n", "sllm_residual"}  # sllm_paper has no run
+    for timing in throughput.values():
+        assert 0 < timing["min"] <= timing["median"] <= timing["max"]
+    assert ablation.interleaved_throughput(args, [], repetitions=3) == {}
+
+
+def test_bad_variants_and_counts_are_refused(tmp_path):
+    with pytest.raises(ValueError, match="Unknown variants"):
+        ablation.main(["--output_dir", str(tmp_path / "out"), "--variants", "sllm_fancy"])
+    with pytest.raises(ValueError, match="num_frames"):
+        ablation.variant_arguments("sllm_paper", 0)
+    assert not (tmp_path / "out").exists()

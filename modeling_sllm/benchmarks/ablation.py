@@ -28,28 +28,43 @@ import sys
 import time
 from dataclasses import dataclass, field
 
-
-
 import torch
 from transformers import HfArgumentParser
 
 from modeling_sllm import SLLMForVideoClassification
-from modeling_sllm.training import cli as train_script
-from modeling_sllm.data.sources import SLLMDataArguments
-from modeling_sllm.training.trainer import SLLMModelArguments, SLLMTrainingArguments, parse_args_with_yaml
-from modeling_sllm.data.sources import SLLMVideoTransform, load_video_datasets, sllm_collate_fn
+from modeling_sllm.checks import check_positive_int
+from modeling_sllm.data.arguments import SLLMDataArguments
+from modeling_sllm.data.inputs import SLLMVideoTransform, sllm_collate_fn
+from modeling_sllm.data.sources import load_video_datasets
 from modeling_sllm.demo.data import prepare_demo_data
-from modeling_sllm.evaluation.engine import measure_model_throughput, restoration_fidelity
+from modeling_sllm.evaluation.fidelity import restoration_fidelity
+from modeling_sllm.evaluation.throughput import measure_model_throughput
+from modeling_sllm.evaluation.timing import run_interleaved, summarize_times
+from modeling_sllm.training import cli as train_cli
+from modeling_sllm.training.arguments import SLLMModelArguments, SLLMTrainingArguments, parse_args_with_yaml
 
 
 logger = logging.getLogger(__name__)
 
+__all__ = [
+    "VARIANTS",
+    "SLLMAblationArguments",
+    "cli",
+    "interleaved_throughput",
+    "main",
+    "run_one",
+    "summarise",
+    "variant_arguments",
+]
 
 VARIANTS = ("baseline_2n", "baseline_n", "sllm_paper", "sllm_residual", "sllm_residual_own_loss")
 
 
 @dataclass
 class SLLMAblationArguments:
+    """Arguments of the ablation (`sllm-ablation`, `scripts/ablation.py`); train.py arguments go after
+    `--train_overrides`."""
+
     config: str = field(default="configs/demo.yaml", metadata={"help": "train.py YAML config the runs start from."})
     output_dir: str = field(default="ablation_outputs", metadata={"help": "Where the runs and the report go."})
     seeds: list[int] = field(default_factory=lambda: [3407, 1, 2], metadata={"help": "One run per seed and variant."})
@@ -62,6 +77,8 @@ class SLLMAblationArguments:
 
 
 def variant_arguments(variant: str, num_frames: int) -> list[str]:
+    """The train.py arguments that make `variant` out of the demo config, for `N = num_frames` encoded frames."""
+    num_frames = check_positive_int("num_frames", num_frames)
     if variant == "baseline_2n":
         return ["--num_frames", str(2 * num_frames), "--keep_interval", "1"]
     if variant == "baseline_n":
@@ -78,13 +95,17 @@ def variant_arguments(variant: str, num_frames: int) -> list[str]:
 
 
 def run_one(args: SLLMAblationArguments, variant: str, seed: int) -> dict:
+    """
+    Trains `variant` with `seed` (through [`training.cli.main`]), then measures its model-only throughput and, for the
+    SLLM variants, its restoration fidelity on the held-out videos. Returns the run's row of the report.
+    """
     run_dir = os.path.join(args.output_dir, f"{variant}_seed{seed}")
     train_args = [
         "--config", args.config, *variant_arguments(variant, args.num_frames), "--seed", str(seed),
         "--output_dir", run_dir, "--run_pipeline_on", "", "--disable_tqdm", "true", *args.train_overrides,
     ]
     start = time.perf_counter()
-    results = train_script.main(train_args)
+    results = train_cli.main(train_args)
     row = {
         "variant": variant,
         "seed": seed,
@@ -95,9 +116,7 @@ def run_one(args: SLLMAblationArguments, variant: str, seed: int) -> dict:
     }
 
     # model-only throughput and restoration fidelity on the held-out videos
-    parser = HfArgumentParser(
-        (SLLMModelArguments, SLLMDataArguments, SLLMTrainingArguments)
-    )
+    parser = HfArgumentParser((SLLMModelArguments, SLLMDataArguments, SLLMTrainingArguments))
     _, data_args, _ = parse_args_with_yaml(parser, train_args)
     if data_args.generate_demo_data:
         prepare_demo_data(data_args)
@@ -123,11 +142,12 @@ def run_one(args: SLLMAblationArguments, variant: str, seed: int) -> dict:
 
 def interleaved_throughput(args: SLLMAblationArguments, rows: list[dict], repetitions: int = 7) -> dict[str, dict]:
     """
-    Model-only videos/s of each variant (its first seed's model), timed round-robin after a warm-up so that the
-    machine's load hits every variant alike: `{variant: {"median", "min", "max"}}`. The per-run numbers taken right
-    after each training are kept in the JSON but depend on what else the machine was doing at that moment.
+    Model-only videos/s of each variant (its first seed's model) on random pixel values, timed with
+    [`run_interleaved`] (round-robin after a warm-up round) so that the machine's load hits every variant alike:
+    `{variant: {"median", "min", "max"}}`. The per-run numbers taken right after each training are kept in the JSON
+    but depend on what else the machine was doing at that moment.
     """
-    models, inputs = {}, {}
+    tasks = {}
     for variant in args.variants:
         runs = [row for row in rows if row["variant"] == variant]
         if not runs:
@@ -135,21 +155,19 @@ def interleaved_throughput(args: SLLMAblationArguments, rows: list[dict], repeti
         run_dir = os.path.join(args.output_dir, f"{variant}_seed{runs[0]['seed']}")
         model = SLLMForVideoClassification.from_pretrained(run_dir).eval()
         size = model.config.vision_config.image_size
-        models[variant] = model
-        inputs[variant] = torch.randn(args.throughput_batch_size, model.config.num_frames, 3, size, size)
-    timings = {variant: [] for variant in models}
-    with torch.inference_mode():
-        for variant, model in models.items():  # warm-up
-            model(pixel_values=inputs[variant])
-        for _ in range(repetitions):
-            for variant, model in models.items():
-                start = time.perf_counter()
-                model(pixel_values=inputs[variant])
-                timings[variant].append(args.throughput_batch_size / (time.perf_counter() - start))
-    return {
-        variant: {"median": statistics.median(values), "min": min(values), "max": max(values)}
-        for variant, values in timings.items()
-    }
+        pixel_values = torch.randn(args.throughput_batch_size, model.config.num_frames, 3, size, size)
+        tasks[variant] = lambda model=model, pixel_values=pixel_values: model(pixel_values=pixel_values)
+    if not tasks:
+        return {}
+    throughput = {}
+    for variant, seconds in run_interleaved(tasks, repetitions=repetitions, warmup=1).items():
+        summary = summarize_times(seconds, args.throughput_batch_size)
+        throughput[variant] = {
+            "median": summary["videos_per_s"],
+            "min": summary["videos_per_s_min"],
+            "max": summary["videos_per_s_max"],
+        }
+    return throughput
 
 
 def _mean_std(values: list[float]) -> str:
@@ -185,21 +203,29 @@ def summarise(rows: list[dict], throughput: dict[str, dict] | None = None) -> st
             "Restoration fidelity on the held-out videos (centred cosine to the true skipped-frame embedding, higher is "
             "better; MSE, lower is better), per seed:",
             "",
-            "| variant | seed | restored | linear interpolation | copy left | copy right | restored MSE | interpolation MSE |",
+            "| variant | seed | restored | linear interpolation | copy left | copy right | restored MSE "
+            "| interpolation MSE |",
             "| --- | --- | --- | --- | --- | --- | --- | --- |",
         ]
         for row in fidelity_rows:
             methods = row["fidelity"]
+            cosines = " | ".join(
+                f"{methods[method]['centred_cosine']:.3f}"
+                for method in ("restored", "linear_interpolation", "copy_left", "copy_right")
+            )
             lines.append(
-                f"| {row['variant']} | {row['seed']} | {methods['restored']['centred_cosine']:.3f} | "
-                f"{methods['linear_interpolation']['centred_cosine']:.3f} | {methods['copy_left']['centred_cosine']:.3f} | "
-                f"{methods['copy_right']['centred_cosine']:.3f} | {methods['restored']['mse']:.4f} | "
+                f"| {row['variant']} | {row['seed']} | {cosines} | {methods['restored']['mse']:.4f} | "
                 f"{methods['linear_interpolation']['mse']:.4f} |"
             )
     return "\n".join(lines) + "\n"
 
 
 def main(argv: list[str] | None = None) -> list[dict]:
+    """
+    Parses `argv` (default: the command line; everything after `--train_overrides` goes to train.py), trains every
+    (seed, variant) not already in `output_dir/ablation.json`, times the variants interleaved, and writes
+    `ablation.json` and `ablation.md`. Returns the runs' rows.
+    """
     parser = HfArgumentParser(SLLMAblationArguments)
     argv = sys.argv[1:] if argv is None else argv
     if "--train_overrides" in argv:  # everything after it belongs to train.py
@@ -212,6 +238,8 @@ def main(argv: list[str] | None = None) -> list[dict]:
     unknown = sorted(set(args.variants) - set(VARIANTS))
     if unknown:
         raise ValueError(f"Unknown variants {unknown}; choose from {VARIANTS}.")
+    check_positive_int("--num_frames", args.num_frames)
+    check_positive_int("--throughput_batch_size", args.throughput_batch_size)
     os.makedirs(args.output_dir, exist_ok=True)
     logging.basicConfig(format="%(asctime)s - %(levelname)s - %(name)s - %(message)s", level=logging.WARNING)
 
@@ -238,7 +266,6 @@ def main(argv: list[str] | None = None) -> list[dict]:
         handle.write(report)
     print(report)
     return rows
-
 
 
 def cli() -> None:
