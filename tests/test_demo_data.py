@@ -181,15 +181,18 @@ def test_bad_arguments(tmp_path):
         generate_demo_dataset(tmp_path / "none", num_train_per_class=0)
     with pytest.raises(ValueError, match="Unknown demo class"):
         render_demo_clip("jumping", np.random.default_rng(0))
+    with pytest.raises(ValueError, match="`num_frames` must be an integer >= 2"):
+        render_demo_clip("growing", np.random.default_rng(0), num_frames=1)
+    with pytest.raises(ValueError, match="`size` must be an integer >= 16"):
+        render_demo_clip("growing", np.random.default_rng(0), size=8)
     with pytest.raises(ValueError, match="split"):
         demo_clip_rng(0, "test", 0, 0)
     assert not list(tmp_path.iterdir())
 
 
 def test_cli(tmp_path, capsys):
-    import importlib.util
-
     from modeling_sllm.demo import cli as module
+
     root = tmp_path / "cli"
     args = ["--root", str(root), "--num_train_per_class", "1", "--num_val_per_class", "1", "--num_frames", "8"]
     paths = module.main(args + ["--size", "16"])

@@ -11,20 +11,21 @@ A complete dataset already at `--root` with the same parameters is reused (pass 
 """
 
 import json
-import os
-import sys
 from dataclasses import dataclass, field
 
 from transformers import HfArgumentParser
 from transformers.utils import logging
 
-
-
 from modeling_sllm.demo.data import DEMO_CLASSES, generate_demo_dataset
+
+
+__all__ = ["DemoDataArguments", "cli", "main"]
 
 
 @dataclass
 class DemoDataArguments:
+    """Arguments of `sllm-make-demo-data` (`scripts/make_demo_data.py`): those of [`generate_demo_dataset`]."""
+
     root: str = field(default="demo_data", metadata={"help": "Folder of the dataset."})
     num_train_per_class: int = field(default=16, metadata={"help": "Training videos per class."})
     num_val_per_class: int = field(default=6, metadata={"help": "Validation videos per class."})
@@ -35,7 +36,8 @@ class DemoDataArguments:
     overwrite: bool = field(default=False, metadata={"help": "Rebuild even if a complete dataset exists."})
 
 
-def main(argv=None) -> dict:
+def main(argv: list[str] | None = None) -> dict[str, str]:
+    """Parses `argv` (default: the command line), writes (or reuses) the demo dataset and returns its paths."""
     parser = HfArgumentParser(DemoDataArguments)
     (args,) = parser.parse_args_into_dataclasses(args=argv)
     logging.set_verbosity_info()
@@ -53,7 +55,6 @@ def main(argv=None) -> dict:
     print(f"Demo dataset: {len(DEMO_CLASSES)} classes, {total} videos")
     print(json.dumps(paths, indent=2))
     return paths
-
 
 
 def cli() -> None:

@@ -38,6 +38,7 @@ import av
 import numpy as np
 from transformers.utils import logging
 
+from modeling_sllm.checks import check_positive_int
 from modeling_sllm.video_io import count_frames
 
 
@@ -169,13 +170,10 @@ def render_demo_clip(label, rng: np.random.Generator, num_frames: int = 32, size
         [`DemoClip`]: the frames `(T, size, size, 3)` uint8 and the shape's geometry per frame.
     """
     index = _class_index(label)
-    if isinstance(num_frames, bool) or not isinstance(num_frames, (int, np.integer)) or num_frames < 2:
-        raise ValueError(f"`num_frames` must be an integer >= 2, got {num_frames!r}")
-    if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 16:
-        raise ValueError(f"`size` must be an integer >= 16, got {size!r}")
+    num_frames = check_positive_int("num_frames", num_frames, minimum=2)
+    size = check_positive_int("size", size, minimum=16)
     if not isinstance(rng, np.random.Generator):
         raise TypeError(f"`rng` must be a np.random.Generator, got {type(rng).__name__}")
-    num_frames, size = int(num_frames), int(size)
     motion, reverse = DEMO_CLASSES[index - index % 2][0], index % 2 == 1
 
     # --- appearance (same draws for every class) ---
@@ -335,7 +333,7 @@ def generate_demo_dataset(
     Example:
 
     ```python
-    >>> from modeling_sllm.demo_data import generate_demo_dataset
+    >>> from modeling_sllm.demo.data import generate_demo_dataset
 
     >>> paths = generate_demo_dataset("demo_data")
     >>> open(paths["train_list"]).readline()
@@ -350,8 +348,7 @@ def generate_demo_dataset(
         ("seed", seed, 0),
         ("fps", fps, 1),
     ):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-            raise ValueError(f"`{name}` must be an integer >= {minimum}, got {value!r}")
+        check_positive_int(name, value, minimum=minimum)
     if size % 2:
         raise ValueError(f"`size` must be even (H.264 in yuv420p needs even frame sizes), got {size}")
     root = Path(root).expanduser().absolute()
@@ -429,4 +426,3 @@ def prepare_demo_data(data_args) -> dict[str, str]:
     data_args.data_root = paths["root"]
     data_args.train_dir = data_args.validation_dir = data_args.dataset_name = None
     return paths
-

@@ -5,6 +5,9 @@ Tiny randomly initialised CLIP checkpoints (model + tokenizer) written to a loca
 They stand in for `openai/clip-vit-base-patch32` where no pretrained weights can be downloaded (the offline demo and
 the tests): the folder loads through exactly the same `CLIPModel.from_pretrained` / `AutoTokenizer.from_pretrained`
 calls as a Hub checkpoint.
+
+`TINY_VISION_CONFIG` / [`tiny_sllm_config`] are the tests' and the benchmark's tiny tower (as fast as possible);
+[`save_tiny_random_clip`]'s defaults are the offline demo's CLIP (the README's demo numbers were measured with it).
 """
 
 import math
