@@ -34,7 +34,8 @@ def run_interleaved(
     """
     Times every task `repetitions` times, round-robin: round `r` runs all tasks once, starting from task `r mod len`.
     `warmup` untimed rounds come first. Each timing is wall-clock (`time.perf_counter`) between device
-    synchronisations.
+    synchronisations, with Python's garbage collector paused during the call (one full collection runs before the
+    first round).
 
     Args:
         cpu_times (`dict`, *optional*): filled with the CPU time of this process (all its threads,
@@ -54,20 +55,29 @@ def run_interleaved(
     times = {key: [] for key in keys}
     if cpu_times is not None:
         cpu_times.update({key: [] for key in keys})
+    gc.collect()
     with torch.inference_mode():
         for round_index in range(warmup + repetitions):
             timed = round_index >= warmup
             shift = (round_index - warmup) % len(keys) if timed else 0
-            gc.collect()
             for key in keys[shift:] + keys[:shift]:
                 synchronize(device)
-                start, cpu_start = time.perf_counter(), time.process_time()
-                tasks[key]()
-                synchronize(device)
+                # no garbage collection inside a timed call (as `timeit`): a collection triggered by earlier work
+                # would be charged to whichever task happens to run; it runs between the calls instead
+                gc_was_enabled = gc.isenabled()
+                gc.disable()
+                try:
+                    start, cpu_start = time.perf_counter(), time.process_time()
+                    tasks[key]()
+                    synchronize(device)
+                    end, cpu_end = time.perf_counter(), time.process_time()
+                finally:
+                    if gc_was_enabled:
+                        gc.enable()
                 if timed:
-                    times[key].append(time.perf_counter() - start)
+                    times[key].append(end - start)
                     if cpu_times is not None:
-                        cpu_times[key].append(time.process_time() - cpu_start)
+                        cpu_times[key].append(cpu_end - cpu_start)
             if progress is not None:
                 kind = "repetition" if timed else "warm-up"
                 number = round_index - warmup + 1 if timed else round_index + 1
