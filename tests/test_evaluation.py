@@ -1,4 +1,5 @@
-"""Evaluation: metrics on hand-made scores, multi-view averaging, zero-shot head, throughput, fidelity, the script."""
+"""Evaluation: metrics on hand-made scores, multi-view averaging, the one evaluation loop and the Trainer's
+compute_metrics, zero-shot head, throughput, fidelity, and scripts/eval.py end to end."""
 
 import csv
 import json
@@ -11,20 +12,22 @@ import pytest
 import torch
 
 from modeling_sllm import SLLMForVideoClassification, video_processing_sllm
-from modeling_sllm.evaluation.engine import (
-    average_view_scores,
+from modeling_sllm.evaluation.engine import build_results, default_video_processor, evaluate_model, make_eval_dataloader
+from modeling_sllm.evaluation.metrics import (
     classification_metrics,
+    compute_accuracy_metrics,
     confusion_matrix,
-    default_video_processor,
-    evaluate_model,
-    label_map_by_name,
-    measure_end_to_end_throughput,
-    measure_throughput,
     plot_confusion_matrix,
-    restoration_fidelity,
     save_per_class_csv,
-    set_zero_shot_classifier,
 )
+from modeling_sllm.evaluation.results import SLLMResults
+from modeling_sllm.evaluation.throughput import (
+    measure_end_to_end_throughput,
+    measure_model_throughput,
+    measure_throughput,
+)
+from modeling_sllm.evaluation.views import average_view_scores, flatten_views
+from modeling_sllm.evaluation.zero_shot import label_map_by_name, set_zero_shot_classifier
 from modeling_sllm.sampling import sample_clip_indices
 from modeling_sllm.text_features import build_prompts, encode_prompts, read_label_file
 from modeling_sllm.demo.tiny_clip import save_tiny_random_clip
@@ -135,6 +138,106 @@ def test_evaluate_model_multi_view_keeps_every_video_and_matches_manual_scores()
         evaluate_model(model, [{"pixel_values": frames[0], "labels": 7}], show_progress=False)
 
 
+def test_flatten_views_puts_views_in_the_batch_video_major():
+    pixel_values = torch.arange(2 * 3, dtype=torch.float32).view(2, 3, 1, 1, 1, 1).expand(2, 3, 4, 3, 2, 2)
+    flat, num_videos, num_views = flatten_views(pixel_values)
+    assert flat.shape == (6, 4, 3, 2, 2) and (num_videos, num_views) == (2, 3)
+    assert flat[:, 0, 0, 0, 0].tolist() == [0, 1, 2, 3, 4, 5]  # views of video 0, then video 1
+    single, num_videos, num_views = flatten_views(pixel_values[:, 0])
+    assert single.shape == (2, 4, 3, 2, 2) and (num_videos, num_views) == (2, 1)
+    with pytest.raises(ValueError, match=r"got shape \(2, 3\)"):
+        flatten_views(torch.zeros(2, 3))
+
+
+def test_compute_metrics_averages_views_like_the_evaluation_loop():
+    from transformers import EvalPrediction
+
+    generator = torch.Generator().manual_seed(0)
+    logits = torch.randn(7, 3, 5, generator=generator) * 3  # 7 videos x 3 views x 5 classes
+    labels = np.array([0, 1, 2, 3, 4, 0, 1])
+    compute_metrics = compute_accuracy_metrics()
+    expected, _ = classification_metrics(logits.softmax(-1).mean(1), labels)
+    assert compute_metrics(EvalPrediction(predictions=logits.numpy(), label_ids=labels)) == expected
+    # single view: (num_videos, num_classes) logits, or a tuple whose first element they are (the Trainer's)
+    single, _ = classification_metrics(logits[:, 0].softmax(-1), labels)
+    assert compute_metrics(EvalPrediction(predictions=logits[:, 0].numpy(), label_ids=labels)) == single
+    assert compute_metrics(EvalPrediction(predictions=(logits[:, 0].numpy(), np.zeros(3)), label_ids=labels)) == single
+    # averaging the logits instead ranks differently here: the mode is honoured
+    by_logits, _ = classification_metrics(logits.mean(1), labels)
+    assert compute_accuracy_metrics(view_averaging="logits")(EvalPrediction(logits.numpy(), labels)) == by_logits
+    assert set(single) == {"top1", "top5", "mean_class_accuracy", "num_videos"} and single["num_videos"] == 7
+    assert compute_accuracy_metrics(top_k=2)(EvalPrediction(logits.numpy(), labels)).keys() >= {"top2"}
+    with pytest.raises(ValueError, match="view_averaging must be one of"):
+        compute_accuracy_metrics(view_averaging="max")
+    with pytest.raises(ValueError, match="`top_k` must be an integer >= 1"):
+        compute_accuracy_metrics(top_k=0)
+    with pytest.raises(ValueError, match=r"got shape \(7,\)"):
+        compute_metrics(EvalPrediction(predictions=np.zeros(7), label_ids=labels))
+
+
+def test_trainer_evaluation_and_the_evaluation_loop_give_the_same_metrics(tmp_path):
+    """train.py's in-training evaluation (Trainer + compute_accuracy_metrics) and eval.py's loop: same numbers, and
+    the Trainer's eval_results.json reads as the one results schema."""
+    from transformers import Trainer, TrainingArguments
+
+    from modeling_sllm.data.inputs import sllm_collate_fn
+
+    model = tiny_model(seed=2)
+    frames = random_frames(model.config, batch_size=5, seed=4)
+    labels = [0, 1, 2, 2, 1]
+    dataset = [{"pixel_values": frames[i], "labels": labels[i]} for i in range(5)]
+    args = TrainingArguments(
+        output_dir=str(tmp_path / "trainer"), per_device_eval_batch_size=2, report_to="none", use_cpu=True
+    )
+    trainer = Trainer(
+        model=model, args=args, eval_dataset=dataset, data_collator=sllm_collate_fn,
+        compute_metrics=compute_accuracy_metrics(),
+    )
+    trainer_metrics = trainer.evaluate()
+    loop = evaluate_model(model, dataset, batch_size=2, show_progress=False)
+    for key in ("top1", "top5", "mean_class_accuracy", "num_videos"):
+        assert trainer_metrics[f"eval_{key}"] == pytest.approx(loop.metrics[key], abs=1e-12), key
+    assert trainer_metrics["eval_num_videos"] == 5  # the last partial batch counts
+
+    trainer.save_metrics("eval", trainer_metrics)
+    results = SLLMResults.load(tmp_path / "trainer" / "eval_results.json", dataset={"name": "tiny"}, model="tiny")
+    assert results.metrics == pytest.approx({k: loop.metrics[k] for k in ("top1", "top5", "mean_class_accuracy")})
+    assert results.dataset.num_videos == 5 and results.dataset.split == "validation"
+    assert "eval_loss" in results.extra["trainer_metrics"]
+
+
+def test_evaluation_dataloader_never_drops_a_video():
+    dataset = [{"pixel_values": torch.zeros(4, 3, 2, 2), "labels": 0}] * 5
+    loader = make_eval_dataloader(dataset, batch_size=2)
+    assert [batch["pixel_values"].shape[0] for batch in loader] == [2, 2, 1]
+    with pytest.raises(ValueError, match="drop_last=True"):
+        make_eval_dataloader(torch.utils.data.DataLoader(dataset, batch_size=2, drop_last=True))
+    with pytest.raises(ValueError, match="`batch_size` must be an integer >= 1"):
+        make_eval_dataloader(dataset, batch_size=0)
+
+
+def test_build_results_gives_the_results_schema():
+    model = tiny_model(seed=1)
+    frames = random_frames(model.config, batch_size=6, seed=3).view(3, 2, 4, 3, 32, 32)
+    dataset = [{"pixel_values": frames[i], "labels": i} for i in range(3)]
+    evaluation = evaluate_model(model, dataset, batch_size=2, show_progress=False)
+    results = build_results(
+        "tiny", evaluation, dataset_name="toy", dataset_config=None, split="validation", num_clips=2, num_crops=1,
+        zero_shot=False, extra={"frames": {"num_frames": 4, "keep_interval": 2}},
+    )
+    assert isinstance(results, SLLMResults)
+    assert results.metrics == {k: evaluation.metrics[k] for k in ("top1", "top5", "mean_class_accuracy")}
+    assert results.dataset.num_videos == 3 and results.dataset.num_classes == 3
+    assert results.views.label == "2x1" and results.views.averaging == "softmax"
+    assert results.to_dict()["frames"] == {"num_frames": 4, "keep_interval": 2}
+    assert SLLMResults.from_dict(json.loads(json.dumps(results.to_dict()))) == results
+    with pytest.raises(ValueError, match=r"num_clips=3 x num_crops=1 != 2 views"):
+        build_results(
+            "tiny", evaluation, dataset_name="toy", dataset_config=None, split="validation", num_clips=3,
+            num_crops=1, zero_shot=False,
+        )
+
+
 def test_label_map_by_name():
     id2label = {0: "a", 1: "b", 2: "c"}
     assert label_map_by_name(["a", "b", "c"], id2label) is None
@@ -215,6 +318,29 @@ def test_end_to_end_throughput_decodes_only_the_kept_frames(clip_model, make_vid
     assert throughput["model_videos_per_s"] > 0 and throughput["frames_decoded_per_video"] == 4
 
 
+def test_model_throughput_is_timed_by_the_one_timer(monkeypatch):
+    from modeling_sllm.evaluation import throughput
+
+    calls = []
+
+    def fake_run_interleaved(tasks, repetitions, warmup, device="cpu", **kwargs):
+        calls.append((sorted(tasks), repetitions, warmup, str(device)))
+        for _ in range(warmup + repetitions):
+            for task in tasks.values():
+                task()
+        return {key: [0.5, 0.25, 1.0][:repetitions] for key in tasks}
+
+    monkeypatch.setattr(throughput, "run_interleaved", fake_run_interleaved)
+    model = tiny_model()
+    videos_per_s = measure_model_throughput(model, random_frames(model.config, batch_size=3), 4, num_batches=3)
+    assert videos_per_s == pytest.approx(4 / 0.5)  # batch size / median seconds per batch
+    assert calls == [(["model"], 3, 1, "cpu")]
+    with pytest.raises(ValueError, match=r"\(num_videos, num_frames, 3, H, W\)"):
+        measure_model_throughput(model, torch.zeros(4, 3, 32, 32), 2)
+    with pytest.raises(ValueError, match="batch_size"):
+        measure_model_throughput(model, random_frames(model.config), 0)
+
+
 def videofolder(root: Path, make_video, class_names, videos_per_class) -> Path:
     """`root/<class>/<i>.mp4` real H.264 videos of different lengths (frame i encodes i)."""
     for class_index, name in enumerate(class_names):
@@ -224,33 +350,8 @@ def videofolder(root: Path, make_video, class_names, videos_per_class) -> Path:
     return root
 
 
-def test_fidelity_report_on_real_videos(clip_dir, make_video, tmp_path):
-    datasets = pytest.importorskip("datasets")
-    from modeling_sllm.data.sources import SLLMVideoTransform
-
-    torch.manual_seed(0)
-    model = SLLMForVideoClassification.from_clip(
-        clip_dir, CLASSES, num_frames=4, keep_interval=2, restoration_num_layers=1, temporal_num_layers=1,
-        restoration_mode="residual",
-    ).eval()
-    videos = [str(make_video(f"f{i}.mp4", num_frames=24 + 8 * i)) for i in range(3)]
-    dataset = datasets.Dataset.from_dict({"video": videos, "label": [0, 1, 2]})
-    dataset.set_transform(SLLMVideoTransform(4, 2, crop_size=32, training=False, with_skipped=True))
-    assert dataset[0]["skipped_pixel_values"].shape == (3, 3, 32, 32)
-    report = restoration_fidelity(model, dataset, batch_size=2, show_progress=False)
-    assert report["num_videos"] == 3 and report["num_skipped_frames"] == 9 and report["keep_interval"] == 2
-    assert set(report["methods"]) == {"restored", "linear_interpolation", "copy_left", "copy_right"}
-    for values in report["methods"].values():
-        assert -1 <= values["centred_cosine"] <= 1 and -1 <= values["cosine"] <= 1 and values["mse"] >= 0
-    # an untrained residual module is exactly linear interpolation
-    assert report["restored_minus_interpolation"]["centred_cosine"] == pytest.approx(0.0, abs=1e-6)
-    json.dumps(report)
-    with pytest.raises(ValueError, match="one view per video"):
-        restoration_fidelity(model, [{"pixel_values": torch.zeros(1, 2, 4, 3, 32, 32)}], show_progress=False)
-
-
 # ---------------------------------------------------------------------------------------------------------------------
-# scripts/evaluate.py end to end
+# scripts/eval.py end to end
 
 
 def run_evaluate_script(args):
@@ -265,7 +366,7 @@ def saved_clip_model(clip_model, tmp_path_factory):
 
     folder = tmp_path_factory.mktemp("model") / "sllm-tiny"
     clip_model.save_pretrained(folder)
-    SLLMVideoProcessor(num_frames=4, keep_interval=2, crop_size={"height": 32, "width": 32}).save_pretrained(folder)
+    SLLMVideoProcessor.from_model_config(clip_model.config).save_pretrained(folder)
     return folder
 
 
@@ -282,7 +383,8 @@ def test_evaluate_script_multi_view_throughput_fidelity(saved_clip_model, make_v
          "--throughput_model_batches", 1, "--fidelity_report", "--disable_tqdm", "--log_level", "warning"]
     )
     on_disk = json.loads((out / "results.json").read_text())
-    assert on_disk == json.loads(json.dumps(results))
+    assert isinstance(results, SLLMResults) and on_disk == json.loads(json.dumps(results.to_dict()))
+    assert SLLMResults.load(out / "results.json") == SLLMResults.from_dict(on_disk)
     assert set(on_disk) >= {"model", "dataset", "views", "zero_shot", "metrics", "per_class", "throughput", "fidelity"}
     assert on_disk["model"] == str(saved_clip_model)
     assert on_disk["dataset"] == {
@@ -330,3 +432,88 @@ def test_evaluate_script_zero_shot_on_unseen_classes(saved_clip_model, make_vide
     ]
     assert results["per_class"][0]["accuracy"] is None
     assert len(list(csv.DictReader(open(out / "per_class.csv")))) == 4
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# One preprocessing road: what eval.py feeds the model is what the pipeline's processor gives
+
+
+@pytest.fixture
+def recorded_inputs(monkeypatch):
+    """Every `pixel_values` an SLLMForVideoClassification is called with, in call order."""
+    recorded = []
+    original = SLLMForVideoClassification.forward
+
+    def recording_forward(self, pixel_values=None, *args, **kwargs):
+        recorded.append(pixel_values.detach().clone())
+        return original(self, pixel_values, *args, **kwargs)
+
+    monkeypatch.setattr(SLLMForVideoClassification, "forward", recording_forward)
+    return recorded
+
+
+def pipeline_pixel_values(config, video) -> torch.Tensor:
+    """`(1, N, 3, H, W)`: the processor built from the model config, called as the brief and as the pipeline call it."""
+    from modeling_sllm import SLLMVideoProcessor
+
+    processor = SLLMVideoProcessor.from_model_config(config)
+    plain = processor(video, return_tensors="pt")["pixel_values"]
+    as_pipeline = processor(video, num_frames=config.num_frames, do_sample_frames=True, return_tensors="pt")
+    torch.testing.assert_close(as_pipeline["pixel_values"], plain, atol=0, rtol=0)
+    return plain
+
+
+def test_eval_single_view_gives_the_model_the_pipeline_processor_pixel_values(
+    saved_clip_model, clip_model, make_video, make_frame_folder, tmp_path, recorded_inputs
+):
+    # one video file (96x64, not square: resize and crop offsets matter) and one JPEG frame folder, in scan order
+    (tmp_path / "val" / CLASSES[0]).mkdir(parents=True)
+    video = make_video(f"val/{CLASSES[0]}/a.mp4", num_frames=27)
+    frames = make_frame_folder(f"val/{CLASSES[1]}/b_frames", num_frames=13)
+    results = run_evaluate_script(
+        ["--model_name_or_path", saved_clip_model, "--validation_dir", tmp_path / "val", "--batch_size", 1,
+         "--device", "cpu", "--output_dir", tmp_path / "eval", "--disable_tqdm", "--log_level", "warning"]
+    )
+    assert results.dataset.num_videos == 2 and [row["support"] for row in results.per_class] == [1, 1, 0]
+    assert len(recorded_inputs) == 2  # batch size 1: one forward pass per video
+    for fed, source in zip(recorded_inputs, [str(video), str(frames)]):
+        expected = pipeline_pixel_values(clip_model.config, source)
+        assert fed.shape == expected.shape == (1, 4, 3, 32, 32)
+        torch.testing.assert_close(fed, expected, atol=0, rtol=0, msg=lambda m: f"{source}: {m}")
+
+
+def test_eval_reads_encoded_bytes_of_a_saved_dataset(
+    saved_clip_model, clip_model, make_video, tmp_path, recorded_inputs
+):
+    datasets = pytest.importorskip("datasets")
+    payloads = [make_video(f"bytes{i}.mp4", num_frames=20 + 6 * i).read_bytes() for i in range(3)]
+    features = datasets.Features(
+        {"video": {"bytes": datasets.Value("binary"), "path": datasets.Value("string")},
+         "label": datasets.ClassLabel(names=CLASSES)}
+    )
+    rows = {"video": [{"bytes": payload, "path": None} for payload in payloads], "label": [2, 0, 1]}
+    datasets.DatasetDict({"validation": datasets.Dataset.from_dict(rows, features=features)}).save_to_disk(
+        tmp_path / "bytes-dataset"
+    )
+    results = run_evaluate_script(
+        ["--model_name_or_path", saved_clip_model, "--dataset_name", tmp_path / "bytes-dataset", "--batch_size", 2,
+         "--device", "cpu", "--output_dir", tmp_path / "eval", "--disable_tqdm", "--log_level", "warning"]
+    )
+    assert results.dataset.name == str(tmp_path / "bytes-dataset") and results.dataset.num_videos == 3
+    assert [row["support"] for row in results.per_class] == [1, 1, 1]
+    fed = torch.cat(recorded_inputs)  # 2 + 1 videos
+    expected = torch.cat([pipeline_pixel_values(clip_model.config, payload) for payload in payloads])
+    torch.testing.assert_close(fed, expected, atol=0, rtol=0)
+
+
+def test_eval_help_starts_with_a_description(capsys):
+    from modeling_sllm.evaluation.cli import build_parser, main
+
+    help_text = build_parser().format_help()
+    first_paragraph = help_text.split("\n\n")[0]
+    assert first_paragraph.startswith("Evaluate a saved SLLM video classifier")
+    assert "results.json" in first_paragraph and "frame folders" in first_paragraph
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--help"])
+    assert exit_info.value.code == 0
+    assert capsys.readouterr().out == help_text

@@ -1,7 +1,16 @@
+"""Restoration fidelity: restored skipped-frame embeddings against the true ones and the free baselines."""
+
+import json
+
 import pytest
 import torch
 
-from modeling_sllm.evaluation.fidelity import collect_restoration_embeddings, fidelity_metrics, neighbour_baselines
+from modeling_sllm.evaluation.fidelity import (
+    collect_restoration_embeddings,
+    fidelity_metrics,
+    neighbour_baselines,
+    restoration_fidelity,
+)
 from sllm_testing import random_frames, tiny_model
 
 
@@ -54,7 +63,10 @@ def test_residual_model_at_init_matches_interpolation_exactly():
     model = tiny_model(restoration_mode="residual")
     config = model.config
     batches = [
-        {"pixel_values": random_frames(config, seed=s), "skipped_pixel_values": random_frames(config, num_frames=3, seed=s + 9)}
+        {
+            "pixel_values": random_frames(config, seed=s),
+            "skipped_pixel_values": random_frames(config, num_frames=3, seed=s + 9),
+        }
         for s in range(2)
     ]
     gathered = collect_restoration_embeddings(model, batches)
@@ -63,3 +75,31 @@ def test_residual_model_at_init_matches_interpolation_exactly():
     assert report["restored"] == pytest.approx(report["linear_interpolation"], rel=1e-6, abs=1e-9)
     with pytest.raises(ValueError, match="keep_interval=1"):
         collect_restoration_embeddings(tiny_model(keep_interval=1), batches)
+
+
+def test_fidelity_report_on_real_videos(make_video):
+    """The report of eval.py --fidelity_report, on encoded videos through the evaluation transform."""
+    datasets = pytest.importorskip("datasets")
+    from modeling_sllm.data.arguments import SLLMDataArguments
+    from modeling_sllm.data.inputs import SLLMVideoTransform
+
+    model = tiny_model(restoration_mode="residual")
+    videos = [str(make_video(f"f{i}.mp4", num_frames=24 + 8 * i)) for i in range(3)]
+    dataset = datasets.Dataset.from_dict({"video": videos, "label": [0, 1, 2]})
+    dataset.set_transform(
+        SLLMVideoTransform.for_model(model.config, SLLMDataArguments(), training=False, with_skipped=True)
+    )
+    assert dataset[0]["skipped_pixel_values"].shape == (3, 3, 32, 32)
+    report = restoration_fidelity(model, dataset, batch_size=2, show_progress=False)  # 2 + 1: no video dropped
+    assert report["num_videos"] == 3 and report["num_skipped_frames"] == 9 and report["keep_interval"] == 2
+    assert set(report["methods"]) == {"restored", "linear_interpolation", "copy_left", "copy_right"}
+    for values in report["methods"].values():
+        assert -1 <= values["centred_cosine"] <= 1 and -1 <= values["cosine"] <= 1 and values["mse"] >= 0
+    # an untrained residual module is exactly linear interpolation
+    assert report["restored_minus_interpolation"]["centred_cosine"] == pytest.approx(0.0, abs=1e-6)
+    assert report["best_method"] in report["methods"]
+    json.dumps(report)
+    with pytest.raises(ValueError, match="one view per video"):
+        restoration_fidelity(model, [{"pixel_values": torch.zeros(1, 2, 4, 3, 32, 32)}], show_progress=False)
+    with pytest.raises(ValueError, match="with_skipped=True"):
+        restoration_fidelity(model, iter([{"pixel_values": random_frames(model.config)}]), show_progress=False)

@@ -1,54 +1,67 @@
 # Copyright 2026 The SLLM-HF authors. Licensed under the Apache License, Version 2.0.
 """
-Evaluate a saved SLLM video classifier (folder or Hub id) on a dataset source: top-1, top-5, mean class accuracy and
-per-class accuracy, single- or multi-view (clips x crops, Text4Vis averaging of the softmaxed scores), optionally
-zero-shot on new classes, throughput (model only and end to end) and the restoration fidelity report.
+`scripts/eval.py` / `sllm-eval`: evaluate a saved SLLM video classifier on a dataset split and write `results.json`
+(the one results schema, [`results.SLLMResults`]), `per_class.csv` and `confusion_matrix.png`.
 
-    python scripts/evaluate.py --model_name_or_path out/sllm --validation_list val.txt --label_file labels.txt \
+    python scripts/eval.py --model_name_or_path out/sllm --validation_list val.txt --label_file labels.txt \
         --data_root videos/ --num_clips 4 --num_crops 3 --output_dir out/eval
-    python scripts/evaluate.py --config configs/eval.yaml --measure_throughput --fidelity_report
+    python scripts/eval.py --config configs/eval.yaml --measure_throughput --fidelity_report
 
 Arguments are the fields of `SLLMEvaluationArguments` and `SLLMDataArguments` (the same data sources as
-`scripts/train.py`: `dataset_name`, annotation lists or video folders); `--config file.yaml` reads them from YAML and
-the command line overrides it. Writes `results.json`, `per_class.csv` and `confusion_matrix.png` to `output_dir`.
+`scripts/train.py`); `--config file.yaml` reads them from YAML and the command line overrides it.
 """
 
-import json
+import argparse
 import logging
 import os
 import sys
 from dataclasses import dataclass, field
-
-
 
 import datasets
 import torch
 import transformers
 from transformers import AutoModelForVideoClassification, HfArgumentParser
 
-from modeling_sllm.data.sources import SLLMDataArguments, SLLMVideoTransform, load_video_datasets, sllm_collate_fn
+from modeling_sllm.checks import check_positive_int
+from modeling_sllm.data.arguments import SLLMDataArguments
+from modeling_sllm.data.inputs import SLLMVideoTransform
+from modeling_sllm.data.sources import load_video_datasets
 from modeling_sllm.demo.data import prepare_demo_data
-from modeling_sllm.evaluation.engine import (
-    VIEW_AVERAGING_MODES,
-    build_results,
-    default_video_processor,
-    evaluate_model,
-    label_map_by_name,
-    measure_throughput,
-    plot_confusion_matrix,
-    restoration_fidelity,
-    save_per_class_csv,
-    set_zero_shot_classifier,
-)
 from modeling_sllm.text_features import read_label_file
-from modeling_sllm.video_io import DEFAULT_FRAME_TEMPLATE
 from modeling_sllm.training.trainer import parse_args_with_yaml
+
+from .engine import build_results, default_video_processor, evaluate_video_dataset
+from .fidelity import restoration_fidelity
+from .metrics import plot_confusion_matrix, save_per_class_csv
+from .results import SLLMResults
+from .throughput import measure_throughput
+from .views import VIEW_AVERAGING_MODES
+from .zero_shot import label_map_by_name, set_zero_shot_classifier
 
 
 logger = logging.getLogger(__name__)
 
 SPLITS = ("validation", "train")
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+
+DESCRIPTION = """\
+Evaluate a saved SLLM video classifier (a folder or a Hub id) on the validation or training split of a data source
+(annotation list, videofolder tree or `datasets` dataset; videos as files or frame folders): top-1, top-k, mean class
+and per-class accuracy, single-view or multi-view (num_clips x num_crops views, Text4Vis averaging of the softmaxed
+scores), every video counted; optionally zero-shot on new classes (--zero_shot_label_file), throughput (videos/s of
+the model alone and end to end, --measure_throughput) and the restoration fidelity report (--fidelity_report). Writes
+results.json, per_class.csv and confusion_matrix.png to --output_dir. `--config file.yaml` gives any argument below
+from YAML; the command line overrides it."""
+
+EXAMPLES = """\
+examples:
+  python scripts/eval.py --model_name_or_path out/sllm --validation_list val.txt --label_file labels.txt \\
+      --data_root videos/ --num_clips 4 --num_crops 3 --output_dir out/eval
+  python scripts/eval.py --config configs/eval.yaml --measure_throughput --fidelity_report"""
+
+
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Argument defaults in the help, the description and examples as written."""
 
 
 @dataclass
@@ -122,10 +135,23 @@ class SLLMEvaluationArguments:
         if self.dtype not in DTYPES:
             raise ValueError(f"dtype must be one of {tuple(DTYPES)}, got {self.dtype!r}.")
         for name in ("batch_size", "throughput_num_videos", "throughput_model_batches", "top_k"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}.")
+            check_positive_int(name, getattr(self, name))
+        for name in ("num_workers", "throughput_warmup_batches"):
+            check_positive_int(name, getattr(self, name), minimum=0)
         if self.prompt_mode is not None and self.zero_shot_label_file is None:
             logger.warning("prompt_mode only affects zero-shot evaluation (--zero_shot_label_file); ignored.")
+
+
+def build_parser() -> HfArgumentParser:
+    """The parser of `scripts/eval.py`: its help starts with the description, examples at the end."""
+    return HfArgumentParser(
+        (SLLMEvaluationArguments, SLLMDataArguments),
+        prog="scripts/eval.py",
+        usage=argparse.SUPPRESS,
+        description=DESCRIPTION,
+        epilog=EXAMPLES,
+        formatter_class=_HelpFormatter,
+    )
 
 
 def setup_logging(log_level: str) -> None:
@@ -159,23 +185,13 @@ def dataset_description(data_args: SLLMDataArguments, split: str) -> tuple[str, 
     return os.fspath(source), None, split
 
 
-def main(args: list[str] | None = None) -> dict:
-    parser = HfArgumentParser((SLLMEvaluationArguments, SLLMDataArguments))
-    eval_args, data_args = parse_args_with_yaml(parser, args)
-    setup_logging(eval_args.log_level)
-    if eval_args.disable_tqdm:
-        transformers.utils.logging.disable_progress_bar()
-        datasets.disable_progress_bars()
-    transformers.set_seed(eval_args.seed)
-    logger.info(f"Evaluation arguments {eval_args}")
-    logger.info(f"Data arguments {data_args}")
-
-    # Data: the zero-shot label file doubles as the dataset's label file when none is given (lists need one).
+def load_split(eval_args: SLLMEvaluationArguments, data_args: SLLMDataArguments):
+    """`(dataset of rows {"video", "label"}, class names)` of the evaluated split; only that split is loaded."""
     if data_args.generate_demo_data:
         prepare_demo_data(data_args)
+    # the zero-shot label file doubles as the dataset's label file when none is given (lists need one)
     if eval_args.zero_shot_label_file and data_args.label_file is None:
         data_args.label_file = eval_args.zero_shot_label_file
-    # Only the evaluated split is loaded (the other source is dropped unless it is a `datasets` split).
     if not data_args.dataset_name:
         if eval_args.split == "validation":
             data_args.train_list = data_args.train_dir = None
@@ -186,83 +202,101 @@ def main(args: list[str] | None = None) -> dict:
         raise ValueError(
             f"No {eval_args.split} videos: give {eval_args.split}_list, {eval_args.split}_dir or dataset_name."
         )
-    dataset = data.datasets[eval_args.split]
-    dataset_names = [label.name for label in data.labels]
-    videos = list(dataset["video"])
-    custom_frame_names = (data_args.frame_template, data_args.frame_start_index) != (DEFAULT_FRAME_TEMPLATE, 1)
-    if eval_args.measure_throughput and custom_frame_names:
-        timed = videos[: eval_args.throughput_num_videos]
-        folders = [video for video in timed if isinstance(video, str) and os.path.isdir(video)]
-        if folders:
-            raise ValueError(
-                f"The end-to-end throughput decodes with the video processor, which reads frame folders named "
-                f"{DEFAULT_FRAME_TEMPLATE!r} from 1; these folders use {data_args.frame_template!r} from "
-                f"{data_args.frame_start_index} (e.g. {folders[0]}). Time encoded video files instead."
-            )
+    return data.datasets[eval_args.split], [label.name for label in data.labels]
 
-    # Model
-    auto_device = "cuda" if torch.cuda.is_available() else "cpu"
-    device = torch.device(auto_device if eval_args.device == "auto" else eval_args.device)
+
+def load_model(eval_args: SLLMEvaluationArguments, device: torch.device):
+    """The classifier in eval mode on `device`, in the evaluation dtype; refuses a model that is not SLLM."""
     hub_kwargs = {"revision": eval_args.model_revision, "cache_dir": eval_args.cache_dir}
     model = AutoModelForVideoClassification.from_pretrained(
         eval_args.model_name_or_path, trust_remote_code=eval_args.trust_remote_code, **hub_kwargs
     )
-    model.to(device, DTYPES[eval_args.dtype]).eval()
-    config = model.config
     for name in ("num_frames", "keep_interval"):
-        if not hasattr(config, name):
+        if not hasattr(model.config, name):
             raise ValueError(f"{eval_args.model_name_or_path} is not an SLLM model (its config has no {name}).")
+    return model.to(device, DTYPES[eval_args.dtype]).eval()
+
+
+def summary_line(results: SLLMResults, top_k: int) -> str:
+    metrics, dataset = results.metrics, results.dataset
+    summary = (
+        f"{dataset.num_videos} videos, {dataset.num_classes} classes: top-1 {metrics['top1']:.2%}, top-{top_k} "
+        f"{metrics[f'top{top_k}']:.2%}, mean class accuracy {metrics['mean_class_accuracy']:.2%}"
+    )
+    if results.throughput is not None:
+        summary += (
+            f"; {results.throughput['model_videos_per_s']:.1f} videos/s model-only, "
+            f"{results.throughput['end_to_end_videos_per_s']:.1f} videos/s end to end"
+        )
+    if results.fidelity is not None:
+        methods = results.fidelity["methods"]
+        summary += (
+            f"; centred cosine restored {methods['restored']['centred_cosine']:.3f} vs interpolation "
+            f"{methods['linear_interpolation']['centred_cosine']:.3f}"
+        )
+    return summary
+
+
+def main(args: list[str] | None = None) -> SLLMResults:
+    """Runs the evaluation of the command line `args` (default: `sys.argv`) and returns its [`SLLMResults`]."""
+    eval_args, data_args = parse_args_with_yaml(build_parser(), args)
+    setup_logging(eval_args.log_level)
+    if eval_args.disable_tqdm:
+        transformers.utils.logging.disable_progress_bar()
+        datasets.disable_progress_bars()
+    transformers.set_seed(eval_args.seed)
+    logger.info(f"Evaluation arguments {eval_args}")
+    logger.info(f"Data arguments {data_args}")
+
+    dataset, dataset_class_names = load_split(eval_args, data_args)
+    device = torch.device(
+        ("cuda" if torch.cuda.is_available() else "cpu") if eval_args.device == "auto" else eval_args.device
+    )
+    model = load_model(eval_args, device)
+    config = model.config
+    hub_kwargs = {"revision": eval_args.model_revision, "cache_dir": eval_args.cache_dir}
+    # the processor the pipeline uses: every input of this evaluation goes through it
     processor = default_video_processor(
         model, eval_args.model_name_or_path, trust_remote_code=eval_args.trust_remote_code, **hub_kwargs
     )
 
-    # Classifier: trained one, or zero-shot text features; dataset ids are matched to class ids by name.
+    # Classifier: the trained one, or zero-shot text features; dataset ids are matched to class ids by name.
     zero_shot = eval_args.zero_shot_label_file is not None
     if zero_shot:
-        zero_shot_labels = read_label_file(eval_args.zero_shot_label_file)
         set_zero_shot_classifier(
             model,
-            zero_shot_labels,
+            read_label_file(eval_args.zero_shot_label_file),
             text_model_name_or_path=eval_args.text_model_name_or_path,
             prompt_mode=eval_args.prompt_mode,
             device=device,
             **hub_kwargs,
         )
         model.to(device, DTYPES[eval_args.dtype])
-    label_map = label_map_by_name(dataset_names, config.id2label)
+    label_map = label_map_by_name(dataset_class_names, config.id2label)
     logger.info(
         f"Evaluating {eval_args.model_name_or_path} ({config.num_frames} frames encoded, keep 1 in "
         f"{config.keep_interval}, {config.num_labels} classes{', zero-shot' if zero_shot else ''}) on "
         f"{len(dataset)} {eval_args.split} videos, {data_args.num_clips} clip(s) x {data_args.num_crops} crop(s), "
         f"batch size {eval_args.batch_size}, {device}"
     )
-
-    common = dict(
-        training=False, seed=eval_args.seed, image_mean=processor.image_mean, image_std=processor.image_std
-    )
-    eval_dataset = dataset.with_transform(
-        SLLMVideoTransform.for_model(
-            config, data_args, num_clips=data_args.num_clips, num_crops=data_args.num_crops, **common
-        )
-    )
-    evaluation = evaluate_model(
+    loop = dict(batch_size=eval_args.batch_size, device=device, num_workers=eval_args.num_workers)
+    show_progress = not eval_args.disable_tqdm
+    evaluation = evaluate_video_dataset(
         model,
-        eval_dataset,
-        batch_size=eval_args.batch_size,
-        device=device,
-        collate_fn=sllm_collate_fn,
-        num_workers=eval_args.num_workers,
+        dataset,
+        data_args,
+        processor=processor,
         view_averaging=eval_args.view_averaging,
         label_map=label_map,
         top_k=eval_args.top_k,
-        show_progress=not eval_args.disable_tqdm,
+        show_progress=show_progress,
+        **loop,
     )
-    if evaluation.labels.shape[0] != len(dataset):
-        raise RuntimeError(f"Evaluated {evaluation.labels.shape[0]} of {len(dataset)} videos.")
 
     throughput = None
     if eval_args.measure_throughput:
-        timed = videos[: eval_args.throughput_num_videos]
+        timed = list(dataset.select(range(min(eval_args.throughput_num_videos, len(dataset))))["video"])
+        frame_names = {"frame_template": data_args.frame_template, "frame_start_index": data_args.frame_start_index}
         logger.info(f"Timing {len(timed)} videos end to end and the model alone (batch size {eval_args.batch_size})")
         throughput = measure_throughput(
             model,
@@ -272,24 +306,17 @@ def main(args: list[str] | None = None) -> dict:
             device,
             num_model_batches=eval_args.throughput_model_batches,
             num_warmup=eval_args.throughput_warmup_batches,
+            processor_kwargs=frame_names,
         )
 
     fidelity = None
     if eval_args.fidelity_report:
         if config.keep_interval < 2:
             raise ValueError("The fidelity report needs a model that restores frames (keep_interval >= 2).")
-        fidelity_dataset = dataset.with_transform(
-            SLLMVideoTransform.for_model(config, data_args, with_skipped=True, **common)
+        transform = SLLMVideoTransform.for_model(
+            config, data_args, training=False, processor=processor, with_skipped=True
         )
-        fidelity = restoration_fidelity(
-            model,
-            fidelity_dataset,
-            batch_size=eval_args.batch_size,
-            device=device,
-            collate_fn=sllm_collate_fn,
-            num_workers=eval_args.num_workers,
-            show_progress=not eval_args.disable_tqdm,
-        )
+        fidelity = restoration_fidelity(model, dataset.with_transform(transform), show_progress=show_progress, **loop)
 
     name, dataset_config, split_name = dataset_description(data_args, eval_args.split)
     results = build_results(
@@ -308,11 +335,7 @@ def main(args: list[str] | None = None) -> dict:
             "evaluation_seconds": evaluation.seconds,
         },
     )
-
-    os.makedirs(eval_args.output_dir, exist_ok=True)
-    results_path = os.path.join(eval_args.output_dir, "results.json")
-    with open(results_path, "w", encoding="utf-8") as handle:
-        json.dump(results, handle, indent=2)
+    results_path = results.save(os.path.join(eval_args.output_dir, "results.json"))
     save_per_class_csv(evaluation.per_class, os.path.join(eval_args.output_dir, "per_class.csv"))
     plot_confusion_matrix(
         evaluation.confusion_matrix,
@@ -320,32 +343,14 @@ def main(args: list[str] | None = None) -> dict:
         os.path.join(eval_args.output_dir, "confusion_matrix.png"),
         title=f"{os.path.basename(os.path.normpath(eval_args.model_name_or_path))} on {name} ({split_name})",
     )
-
-    metrics = results["metrics"]
-    summary = (
-        f"{results['dataset']['num_videos']} videos, {results['dataset']['num_classes']} classes: top-1 "
-        f"{metrics['top1']:.2%}, top-{eval_args.top_k} {metrics[f'top{eval_args.top_k}']:.2%}, mean class accuracy "
-        f"{metrics['mean_class_accuracy']:.2%}"
-    )
-    if throughput is not None:
-        summary += (
-            f"; {throughput['model_videos_per_s']:.1f} videos/s model-only, "
-            f"{throughput['end_to_end_videos_per_s']:.1f} videos/s end to end"
-        )
-    if fidelity is not None:
-        methods = fidelity["methods"]
-        summary += (
-            f"; centred cosine restored {methods['restored']['centred_cosine']:.3f} vs interpolation "
-            f"{methods['linear_interpolation']['centred_cosine']:.3f}"
-        )
+    summary = summary_line(results, eval_args.top_k)
     logger.info(f"{summary}. Results written to {results_path}")
     print(summary)
     return results
 
 
-
 def cli() -> None:
-    """Console-script entry point: runs [`main`] on the command line's arguments (its return value is for Python callers)."""
+    """Console-script entry point: runs [`main`] on the command line's arguments."""
     main()
 
 

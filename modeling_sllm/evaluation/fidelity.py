@@ -5,10 +5,15 @@ embeddings of those frames, next to the free baselines (linear interpolation, co
 
 Raw cosine similarity between CLIP embeddings of frames is close to 1 for everything, so the report centres the
 embeddings first (subtracts the dataset-mean embedding) and also gives the mean squared error.
+
+[`restoration_fidelity`] is the report of `scripts/eval.py --fidelity_report` (and of the ablation): the numbers of
+[`fidelity_metrics`] over a whole dataset, gathered by [`collect_restoration_embeddings`].
 """
 
 import torch
 import torch.nn.functional as F
+
+from .engine import make_eval_dataloader, resolve_device
 
 
 FIDELITY_METHODS = ("restored", "linear_interpolation", "copy_left", "copy_right")
@@ -75,17 +80,20 @@ def fidelity_metrics(
             f"target_embeds has shape {tuple(target_embeds.shape)}, expected {expected} for {frame_embeds.shape[1]} "
             f"kept frames and keep_interval={keep_interval}."
         )
-    frame_embeds, restored_embeds, target_embeds = (t.detach().double() for t in (frame_embeds, restored_embeds, target_embeds))
+    frame_embeds, restored_embeds, target_embeds = (
+        tensor.detach().double() for tensor in (frame_embeds, restored_embeds, target_embeds)
+    )
     if mean_embedding is None:
         mean_embedding = torch.cat([frame_embeds.flatten(0, 1), target_embeds.flatten(0, 1)]).mean(dim=0)
     mean_embedding = mean_embedding.detach().double()
     guesses = {"restored": restored_embeds, **neighbour_baselines(frame_embeds, keep_interval)}
     target = target_embeds.flatten(0, 1)
     report = {}
+    centred_target = target - mean_embedding
     for method in FIDELITY_METHODS:
         guess = guesses[method].flatten(0, 1)
         report[method] = {
-            "centred_cosine": F.cosine_similarity(guess - mean_embedding, target - mean_embedding, dim=-1).mean().item(),
+            "centred_cosine": F.cosine_similarity(guess - mean_embedding, centred_target, dim=-1).mean().item(),
             "cosine": F.cosine_similarity(guess, target, dim=-1).mean().item(),
             "mse": (guess - target).pow(2).mean().item(),
         }
@@ -106,7 +114,10 @@ def collect_restoration_embeddings(model, batches) -> dict[str, torch.Tensor]:
     gathered = {"frame_embeds": [], "restored_embeds": [], "target_embeds": []}
     for batch in batches:
         if batch.get("skipped_pixel_values") is None:
-            raise ValueError("Fidelity needs the skipped frames: build the data with the training-style sampling.")
+            raise ValueError(
+                "Fidelity needs the skipped frames (`skipped_pixel_values`): build the data with with_skipped=True "
+                "(SLLMVideoTransform) or return_skipped_frames=True (SLLMVideoProcessor)."
+            )
         outputs = base(
             batch["pixel_values"].to(device, base.dtype),
             skipped_pixel_values=batch["skipped_pixel_values"].to(device, base.dtype),
@@ -118,4 +129,75 @@ def collect_restoration_embeddings(model, batches) -> dict[str, torch.Tensor]:
     return {key: torch.cat(values) for key, values in gathered.items()}
 
 
-__all__ = ["FIDELITY_METHODS", "neighbour_baselines", "fidelity_metrics", "collect_restoration_embeddings"]
+@torch.no_grad()
+def restoration_fidelity(
+    model,
+    data,
+    *,
+    batch_size: int = 8,
+    device: str | torch.device | None = None,
+    collate_fn=None,
+    num_workers: int = 0,
+    show_progress: bool = True,
+) -> dict:
+    """
+    The fidelity report: how close the restored embeddings of the skipped frames are to the vision tower's true
+    embeddings of those frames, next to linear interpolation, copy-left and copy-right ([`fidelity_metrics`]),
+    centred by the dataset-mean embedding (of all kept and skipped frames).
+
+    Args:
+        model ([`SLLMForVideoClassification`] or [`SLLMModel`]) with `keep_interval >= 2`.
+        data: dataset or batches with `pixel_values` `(B, N, 3, H, W)` and `skipped_pixel_values` `(B, (N - 1) * (k -
+            1), 3, H, W)`: one view with the evaluation sampling, e.g. a dataset transformed by
+            `SLLMVideoTransform.for_model(config, data_args, training=False, with_skipped=True)`.
+
+    Returns:
+        `{"num_videos", "keep_interval", "num_skipped_frames", "centring", "methods": {method: {"centred_cosine",
+        "cosine", "mse"}}, "restored_minus_interpolation": {"centred_cosine", "mse"}, "best_method"}`, methods being
+        `restored`, `linear_interpolation`, `copy_left`, `copy_right`.
+    """
+    from transformers.utils.logging import tqdm
+
+    model.to(resolve_device(device, model))
+    loader = make_eval_dataloader(data, batch_size, collate_fn, num_workers)
+    try:
+        total = len(loader)
+    except TypeError:
+        total = None
+
+    def single_view_batches():
+        for batch in tqdm(loader, total=total, desc="Restoration fidelity", unit="batch", disable=not show_progress):
+            if batch["pixel_values"].dim() != 5:
+                raise ValueError(
+                    "The fidelity report takes one view per video (num_clips=1, num_crops=1); got pixel_values of "
+                    f"shape {tuple(batch['pixel_values'].shape)}."
+                )
+            yield batch
+
+    gathered = collect_restoration_embeddings(model, single_view_batches())
+    keep_interval = model.config.keep_interval
+    report = fidelity_metrics(
+        gathered["frame_embeds"], gathered["restored_embeds"], gathered["target_embeds"], keep_interval
+    )
+    restored, interpolation = report["restored"], report["linear_interpolation"]
+    return {
+        "num_videos": int(gathered["frame_embeds"].shape[0]),
+        "keep_interval": int(keep_interval),
+        "num_skipped_frames": int(gathered["target_embeds"].shape[0] * gathered["target_embeds"].shape[1]),
+        "centring": "dataset-mean embedding of all kept and skipped frames",
+        "methods": {method: report[method] for method in FIDELITY_METHODS},
+        "restored_minus_interpolation": {
+            "centred_cosine": restored["centred_cosine"] - interpolation["centred_cosine"],
+            "mse": restored["mse"] - interpolation["mse"],
+        },
+        "best_method": max(FIDELITY_METHODS, key=lambda method: report[method]["centred_cosine"]),
+    }
+
+
+__all__ = [
+    "FIDELITY_METHODS",
+    "collect_restoration_embeddings",
+    "fidelity_metrics",
+    "neighbour_baselines",
+    "restoration_fidelity",
+]

@@ -1,13 +1,27 @@
-"""Local `evaluate` metric modules shipped with SLLM-HF (the Hub cannot be reached to fetch metrics)."""
+# Copyright 2026 The SLLM-HF authors. Licensed under the Apache License, Version 2.0.
+"""
+Metrics and reports of an evaluation: classification metrics through the shipped local `evaluate` module
+`sllm_accuracy/` (the Hub cannot be reached to fetch metrics), the Trainer's `compute_metrics`, and the per-class CSV
+and confusion-matrix PNG.
+"""
 
-import os
+from .classification import (
+    SLLM_ACCURACY_PATH,
+    classification_metrics,
+    compute_accuracy_metrics,
+    confusion_matrix,
+    load_sllm_accuracy,
+)
+from .reports import PER_CLASS_FIELDS, plot_confusion_matrix, save_per_class_csv
 
 
-SLLM_ACCURACY_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "sllm_accuracy")
-
-
-def load_sllm_accuracy(**kwargs):
-    """`evaluate.load` of the shipped top-1 / top-5 / mean-class-accuracy metric (no network access)."""
-    import evaluate
-
-    return evaluate.load(SLLM_ACCURACY_PATH, **kwargs)
+__all__ = [
+    "PER_CLASS_FIELDS",
+    "SLLM_ACCURACY_PATH",
+    "classification_metrics",
+    "compute_accuracy_metrics",
+    "confusion_matrix",
+    "load_sllm_accuracy",
+    "plot_confusion_matrix",
+    "save_per_class_csv",
+]

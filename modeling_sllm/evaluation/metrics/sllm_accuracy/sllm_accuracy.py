@@ -22,7 +22,7 @@ Returns:
     top1, top{k}: fractions in [0, 1]; mean_class_accuracy: mean over the classes present in `references`;
     num_samples: number of videos scored.
 Examples:
-    >>> metric = evaluate.load("modeling_sllm/metrics/sllm_accuracy")
+    >>> metric = evaluate.load("modeling_sllm/evaluation/metrics/sllm_accuracy")
     >>> metric.compute(predictions=[[0.1, 0.9], [0.8, 0.2]], references=[1, 1], top_k=1)
     {'top1': 0.5, 'mean_class_accuracy': 0.5, 'num_samples': 2}
 """
