@@ -3,8 +3,11 @@
 
 import math
 
+from huggingface_hub.dataclasses import strict
 from transformers import CLIPVisionConfig, PreTrainedConfig
 from transformers.utils import logging
+
+from .checks import check_positive_int
 
 
 logger = logging.get_logger(__name__)
@@ -15,6 +18,7 @@ RESTORATION_LOSSES = ("kl", "kl_temperature", "mse", "normalized_mse", "cosine")
 PROMPT_MODES = ("normal", "enhance")
 
 
+@strict
 class SLLMConfig(PreTrainedConfig):
     r"""
     Configuration of an SLLM ("Sample Less, Learn More") video classifier: a CLIP vision tower encodes one frame in
@@ -44,6 +48,9 @@ class SLLMConfig(PreTrainedConfig):
             Rows of the learned frame position embeddings (77 in the released checkpoints).
         head_dim (`int`, *optional*, defaults to 64):
             Attention head size of the restoration and temporal blocks (`heads = D / head_dim`).
+        intermediate_size (`int`, *optional*):
+            Width of the MLPs of the restoration and temporal blocks. Defaults to `4 * D` (the released blocks); set
+            from `vision_config.projection_dim` when the config is created, so the saved value is explicit.
         hidden_act (`str`, *optional*, defaults to `"quick_gelu"`):
             Activation of the MLPs of the restoration and temporal blocks.
         layer_norm_eps (`float`, *optional*, defaults to 1e-12):
@@ -80,7 +87,12 @@ class SLLMConfig(PreTrainedConfig):
 
     >>> config = SLLMConfig(num_frames=8, keep_interval=2, id2label={0: "run", 1: "jump"})
     >>> model = SLLMForVideoClassification(config)
-    ```"""
+    ```
+
+    Invalid values raise when the config is created (or saved): a wrong type names the field, a value that does not fit
+    the others is reported by the `validate_architecture` hook (both as `huggingface_hub`'s strict-dataclass errors, as
+    for transformers' own configs).
+    """
 
     model_type = "sllm"
     sub_configs_defaults = {"vision_config": CLIPVisionConfig}
@@ -94,14 +106,15 @@ class SLLMConfig(PreTrainedConfig):
     temporal_num_layers: int = 6
     max_frame_positions: int = 77
     head_dim: int = 64
+    intermediate_size: int | None = None
     hidden_act: str = "quick_gelu"
     layer_norm_eps: float = 1e-12
-    attention_dropout: float = 0.0
+    attention_dropout: float | int = 0.0
     restoration_loss: str = "kl"
-    restoration_loss_weight: float = 1.0
-    restoration_loss_temperature: float = 0.1
+    restoration_loss_weight: float | int = 1.0
+    restoration_loss_temperature: float | int = 0.1
     restoration_trained_by_head: bool = True
-    logit_scale_init_value: float = math.log(100.0)
+    logit_scale_init_value: float | int = math.log(100.0)
     train_class_embeddings: bool = False
     initializer_range: float = 0.02
     text_model_name_or_path: str | None = None
@@ -111,28 +124,27 @@ class SLLMConfig(PreTrainedConfig):
         super().__post_init__(**kwargs)
         if self.id2label is not None and not self.label2id:
             self.label2id = {label: index for index, label in self.id2label.items()}
-        self._validate_sllm()
+        if self.intermediate_size is None:
+            self.intermediate_size = 4 * self.hidden_size
 
-    def _validate_sllm(self):
-        """Checks that the sizes fit together; raises a `ValueError` naming the offending fields."""
-        for name in ("num_frames", "keep_interval", "max_frame_positions", "head_dim"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"SLLMConfig.{name} must be a positive integer, got {value!r}.")
+    def validate_architecture(self):
+        """Part of the `@strict` validation: the sizes and options fit together; the error names the fields."""
+        for name in ("num_frames", "keep_interval", "max_frame_positions", "head_dim", "intermediate_size"):
+            check_positive_int(f"SLLMConfig.{name}", getattr(self, name))
         for name in ("restoration_num_layers", "temporal_num_layers"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-                raise ValueError(f"SLLMConfig.{name} must be a non-negative integer, got {value!r}.")
-        if self.restoration_mode not in RESTORATION_MODES:
-            raise ValueError(f"SLLMConfig.restoration_mode must be one of {RESTORATION_MODES}, got {self.restoration_mode!r}.")
-        if self.temporal_head not in TEMPORAL_HEADS:
-            raise ValueError(f"SLLMConfig.temporal_head must be one of {TEMPORAL_HEADS}, got {self.temporal_head!r}.")
-        if self.restoration_loss not in RESTORATION_LOSSES:
-            raise ValueError(f"SLLMConfig.restoration_loss must be one of {RESTORATION_LOSSES}, got {self.restoration_loss!r}.")
-        if self.prompt_mode not in PROMPT_MODES:
-            raise ValueError(f"SLLMConfig.prompt_mode must be one of {PROMPT_MODES}, got {self.prompt_mode!r}.")
+            check_positive_int(f"SLLMConfig.{name}", getattr(self, name), minimum=0)
+        for name, choices in (
+            ("restoration_mode", RESTORATION_MODES),
+            ("temporal_head", TEMPORAL_HEADS),
+            ("restoration_loss", RESTORATION_LOSSES),
+            ("prompt_mode", PROMPT_MODES),
+        ):
+            if getattr(self, name) not in choices:
+                raise ValueError(f"SLLMConfig.{name} must be one of {choices}, got {getattr(self, name)!r}.")
         if self.restoration_loss_temperature <= 0:
-            raise ValueError(f"SLLMConfig.restoration_loss_temperature must be > 0, got {self.restoration_loss_temperature}.")
+            raise ValueError(
+                f"SLLMConfig.restoration_loss_temperature must be > 0, got {self.restoration_loss_temperature}."
+            )
         if self.keep_interval > 1 and self.num_frames < 2:
             raise ValueError(
                 f"SLLMConfig.num_frames={self.num_frames} with keep_interval={self.keep_interval}: restoration needs at "
