@@ -1,3 +1,4 @@
+# Over 500 lines on purpose: the whole model in one file, as transformers' modeling files (remote code copies it).
 # Copyright 2026 The SLLM-HF authors. Licensed under the Apache License, Version 2.0.
 """PyTorch SLLM model: CLIP frame encoder, frame-feature restoration (FFRes), temporal head and Text4Vis classifier."""
 
@@ -11,11 +12,14 @@ from transformers import CLIPVisionModelWithProjection, PreTrainedModel
 from transformers import initialization as init
 from transformers.activations import ACT2FN
 from transformers.modeling_layers import GradientCheckpointingLayer
+from transformers.modeling_outputs import BaseModelOutput, BaseModelOutputWithPooling
 from transformers.modeling_utils import ALL_ATTENTION_FUNCTIONS
 from transformers.processing_utils import Unpack
 from transformers.utils import ModelOutput, TransformersKwargs, can_return_tuple, logging
+from transformers.utils.output_capturing import capture_outputs
 
 from .configuration_sllm import SLLMConfig
+from .text_features import build_prompts, encode_prompts, load_clip
 
 
 logger = logging.get_logger(__name__)
@@ -34,6 +38,28 @@ class SLLMModelOutput(ModelOutput):
         Kept and restored embeddings interleaved in time order: `f_0, r_0, f_1, ..., f_{N-1}`.
     target_embeds (`torch.FloatTensor` of shape `(batch_size, num_restored_frames, hidden_size)`, *optional*):
         Vision-tower embeddings of the skipped frames (computed without gradients), when `skipped_pixel_values` is given.
+    vision_hidden_states (`tuple(torch.FloatTensor)`, *optional*, returned when `output_hidden_states=True`):
+        The CLIP tower's hidden states for the kept frames: its embedding output and the output of each of its
+        `vision_config.num_hidden_layers` layers, each `(batch_size * num_frames, num_patches + 1, vision_config.hidden_size)`
+        (row `b * num_frames + i` is frame `i` of video `b`).
+    vision_attentions (`tuple(torch.FloatTensor)`, *optional*, returned when `output_attentions=True`):
+        The CLIP tower's attention weights for the kept frames, one per layer, each
+        `(batch_size * num_frames, vision_config.num_attention_heads, num_patches + 1, num_patches + 1)`.
+    restoration_hidden_states (`tuple(torch.FloatTensor)`, *optional*, returned when `output_hidden_states=True`):
+        The restoration transformer's input and the output of each of its `restoration_num_layers` layers, each
+        `(2 * batch_size * num_restored_frames, 2, hidden_size)`: one 2-token sequence per direction, video and restored
+        frame, row `(d * batch_size + b) * num_restored_frames + r` for direction `d` (0: `(f_i, f_{i+1})`, 1: reversed),
+        video `b` and restored frame `r`. Empty when the model restores no frames (`keep_interval == 1`).
+    restoration_attentions (`tuple(torch.FloatTensor)`, *optional*, returned when `output_attentions=True`):
+        The restoration transformer's attention weights, one per layer, each
+        `(2 * batch_size * num_restored_frames, num_attention_heads, 2, 2)` (rows as above). Empty when
+        `keep_interval == 1`.
+    temporal_hidden_states (`tuple(torch.FloatTensor)`, *optional*, returned when `output_hidden_states=True`):
+        The temporal transformer's input (the sequence plus frame position embeddings) and the output of each of its
+        `temporal_num_layers` layers, each `(batch_size, sequence_length, hidden_size)`. Empty for `temporal_head="mean"`.
+    temporal_attentions (`tuple(torch.FloatTensor)`, *optional*, returned when `output_attentions=True`):
+        The temporal transformer's attention weights, one per layer, each
+        `(batch_size, num_attention_heads, sequence_length, sequence_length)`. Empty for `temporal_head="mean"`.
     """
 
     video_embeds: torch.FloatTensor | None = None
@@ -41,6 +67,12 @@ class SLLMModelOutput(ModelOutput):
     restored_embeds: torch.FloatTensor | None = None
     sequence_embeds: torch.FloatTensor | None = None
     target_embeds: torch.FloatTensor | None = None
+    vision_hidden_states: tuple[torch.FloatTensor, ...] | None = None
+    vision_attentions: tuple[torch.FloatTensor, ...] | None = None
+    restoration_hidden_states: tuple[torch.FloatTensor, ...] | None = None
+    restoration_attentions: tuple[torch.FloatTensor, ...] | None = None
+    temporal_hidden_states: tuple[torch.FloatTensor, ...] | None = None
+    temporal_attentions: tuple[torch.FloatTensor, ...] | None = None
 
 
 @dataclass
@@ -56,6 +88,8 @@ class SLLMVideoClassifierOutput(ModelOutput):
         Loss between restored and true skipped-frame embeddings, when `skipped_pixel_values` are given.
     video_embeds, frame_embeds, restored_embeds, target_embeds:
         As in [`SLLMModelOutput`].
+    vision_hidden_states, vision_attentions, restoration_hidden_states, restoration_attentions, temporal_hidden_states, temporal_attentions:
+        As in [`SLLMModelOutput`], when `output_hidden_states=True` / `output_attentions=True`.
     """
 
     loss: torch.FloatTensor | None = None
@@ -66,6 +100,26 @@ class SLLMVideoClassifierOutput(ModelOutput):
     frame_embeds: torch.FloatTensor | None = None
     restored_embeds: torch.FloatTensor | None = None
     target_embeds: torch.FloatTensor | None = None
+    vision_hidden_states: tuple[torch.FloatTensor, ...] | None = None
+    vision_attentions: tuple[torch.FloatTensor, ...] | None = None
+    restoration_hidden_states: tuple[torch.FloatTensor, ...] | None = None
+    restoration_attentions: tuple[torch.FloatTensor, ...] | None = None
+    temporal_hidden_states: tuple[torch.FloatTensor, ...] | None = None
+    temporal_attentions: tuple[torch.FloatTensor, ...] | None = None
+
+
+@dataclass
+class SLLMRestorationOutput(ModelOutput):
+    r"""
+    restored_embeds (`torch.FloatTensor` of shape `(batch_size, num_restored_frames, hidden_size)`):
+        Restored embeddings of the skipped frames, gap by gap.
+    hidden_states, attentions:
+        The restoration transformer's, as `restoration_hidden_states` / `restoration_attentions` of [`SLLMModelOutput`].
+    """
+
+    restored_embeds: torch.FloatTensor | None = None
+    hidden_states: tuple[torch.FloatTensor, ...] | None = None
+    attentions: tuple[torch.FloatTensor, ...] | None = None
 
 
 def eager_attention_forward(
@@ -132,18 +186,23 @@ class SLLMAttention(nn.Module):
 
 
 class SLLMMLP(nn.Module):
+    """Block MLP: `hidden_size -> config.intermediate_size -> hidden_size` with `config.hidden_act` (QuickGELU)."""
+
     def __init__(self, config: SLLMConfig):
         super().__init__()
         self.activation_fn = ACT2FN[config.hidden_act]
-        self.fc1 = nn.Linear(config.hidden_size, 4 * config.hidden_size)
-        self.fc2 = nn.Linear(4 * config.hidden_size, config.hidden_size)
+        self.fc1 = nn.Linear(config.hidden_size, config.intermediate_size)
+        self.fc2 = nn.Linear(config.intermediate_size, config.hidden_size)
 
     def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
         return self.fc2(self.activation_fn(self.fc1(hidden_states)))
 
 
 class SLLMEncoderLayer(GradientCheckpointingLayer):
-    """Pre-LN residual attention block (the OpenAI CLIP block layout, LayerNorm eps `config.layer_norm_eps`)."""
+    """
+    Pre-LN residual attention block (the OpenAI CLIP block layout, LayerNorm eps `config.layer_norm_eps`). Its
+    attention weights are the second output of `self_attn`, where [`SLLMEncoder`] records them.
+    """
 
     def __init__(self, config: SLLMConfig):
         super().__init__()
@@ -158,15 +217,85 @@ class SLLMEncoderLayer(GradientCheckpointingLayer):
         return hidden_states + self.mlp(self.layer_norm2(hidden_states))
 
 
-class SLLMEncoder(nn.Module):
-    def __init__(self, config: SLLMConfig, num_layers: int):
-        super().__init__()
-        self.layers = nn.ModuleList([SLLMEncoderLayer(config) for _ in range(num_layers)])
+class SLLMPreTrainedModel(PreTrainedModel):
+    config: SLLMConfig
+    config_class = SLLMConfig
+    base_model_prefix = "sllm"
+    main_input_name = "pixel_values"
+    input_modalities = ("video",)
+    supports_gradient_checkpointing = True
+    _no_split_modules = ["SLLMEncoderLayer", "CLIPEncoderLayer", "CLIPVisionEmbeddings"]
+    _supports_sdpa = True
+    _supports_flash_attn = True
+    _supports_flex_attn = True
+    _supports_attention_backend = True
+    # the losses are per-batch means: the Trainer scales them for gradient accumulation
+    accepts_loss_kwargs = False
 
-    def forward(self, hidden_states: torch.Tensor, **kwargs: Unpack[TransformersKwargs]) -> torch.Tensor:
+    def save_pretrained(self, save_directory, *args, **kwargs):
+        """
+        Saves like [`PreTrainedModel.save_pretrained`]; when the classes are registered for remote code, the folder's
+        `auto_map` names both `AutoModel` and `AutoModelForVideoClassification`, whichever of the two is saved.
+        """
+        if self._auto_class is not None:
+            module = type(self).__module__.split(".")[-1]
+            auto_map = dict(getattr(self.config, "auto_map", None) or {})
+            auto_map.setdefault("AutoModel", f"{module}.SLLMModel")
+            auto_map.setdefault("AutoModelForVideoClassification", f"{module}.SLLMForVideoClassification")
+            self.config.auto_map = auto_map
+        return super().save_pretrained(save_directory, *args, **kwargs)
+
+    def initialize_weights(self):
+        """
+        Initialises the weights a checkpoint did not provide. The CLIP vision tower initialises its modules with CLIP's
+        own `_init_weights` (done first and explicitly: as custom code, transformers' generic pass would give the
+        tower's attention and MLP projections N(0, 0.02)); the SLLM modules then get the Text4Vis initialisation.
+        """
+        for module in self.modules():
+            if isinstance(module, CLIPVisionModelWithProjection):
+                module.initialize_weights()
+        super().initialize_weights()
+
+    def _init_weights(self, module):
+        """Text4Vis initialisation of the video modules (the CLIP tower has its own, see `initialize_weights`)."""
+        std = self.config.initializer_range
+        if isinstance(module, SLLMZeroInitLinear):
+            init.zeros_(module.weight)
+            init.zeros_(module.bias)
+        elif isinstance(module, nn.Linear):
+            init.normal_(module.weight, mean=0.0, std=std)
+            if module.bias is not None:
+                init.zeros_(module.bias)
+        elif isinstance(module, nn.Embedding):
+            init.normal_(module.weight, mean=0.0, std=std)
+        elif isinstance(module, nn.LayerNorm):
+            init.ones_(module.weight)
+            init.zeros_(module.bias)
+        elif isinstance(module, SLLMForVideoClassification):
+            init.constant_(module.logit_scale, self.config.logit_scale_init_value)
+            init.normal_(module.class_embeddings, mean=0.0, std=std)
+
+
+class SLLMEncoder(SLLMPreTrainedModel):
+    """
+    A stack of `num_layers` [`SLLMEncoderLayer`]s (the restoration and the temporal transformers). Like CLIP's vision
+    model it is a sub-model so that it records its own hidden states and attention weights (`_can_record_outputs`).
+    """
+
+    _can_record_outputs = {"hidden_states": SLLMEncoderLayer, "attentions": SLLMAttention}
+
+    def __init__(self, config: SLLMConfig, num_layers: int):
+        super().__init__(config)
+        self.layers = nn.ModuleList([SLLMEncoderLayer(config) for _ in range(num_layers)])
+        self.post_init()
+
+    @capture_outputs
+    def forward(self, inputs_embeds: torch.Tensor, **kwargs: Unpack[TransformersKwargs]) -> BaseModelOutput:
+        """`inputs_embeds`: `(batch, seq_len, hidden_size)`; `hidden_states` has `num_layers + 1` entries."""
+        hidden_states = inputs_embeds
         for layer in self.layers:
             hidden_states = layer(hidden_states, **kwargs)
-        return hidden_states
+        return BaseModelOutput(last_hidden_state=hidden_states)
 
 
 class SLLMZeroInitLinear(nn.Linear):
@@ -198,13 +327,14 @@ class SLLMFrameRestoration(nn.Module):
             SLLMZeroInitLinear(config.hidden_size, config.hidden_size) if self.mode == "residual" else None
         )
 
-    def forward(self, frame_embeds: torch.Tensor, **kwargs: Unpack[TransformersKwargs]) -> torch.Tensor:
+    def forward(self, frame_embeds: torch.Tensor, **kwargs: Unpack[TransformersKwargs]) -> SLLMRestorationOutput:
         """
         Args:
             frame_embeds (`torch.FloatTensor` of shape `(batch_size, num_frames, hidden_size)`): kept-frame embeddings.
 
         Returns:
-            `torch.FloatTensor` of shape `(batch_size, (num_frames - 1) * (keep_interval - 1), hidden_size)`.
+            [`SLLMRestorationOutput`]: `restored_embeds` of shape
+            `(batch_size, (num_frames - 1) * (keep_interval - 1), hidden_size)`.
         """
         batch_size, num_frames, hidden_size = frame_embeds.shape
         num_gaps, per_gap = num_frames - 1, self.keep_interval - 1
@@ -218,14 +348,19 @@ class SLLMFrameRestoration(nn.Module):
             offsets = self.gap_embeddings.weight.to(pairs.dtype)  # row j-1 is offset j
             offsets = torch.stack([offsets, offsets.flip(0)])  # forward offset j, reversed offset k - j
             pairs = pairs + offsets[:, None, None, :, None, :]
-        hidden_states = self.encoder(pairs.reshape(-1, 2, hidden_size), **kwargs)
-        restored = hidden_states.mean(dim=1).view(2, batch_size, num_gaps, per_gap, hidden_size).mean(dim=0)
+        encoder_outputs = self.encoder(pairs.reshape(-1, 2, hidden_size), return_dict=True, **kwargs)
+        restored = encoder_outputs.last_hidden_state.mean(dim=1)
+        restored = restored.view(2, batch_size, num_gaps, per_gap, hidden_size).mean(dim=0)
         if self.correction is not None:
             weights = torch.arange(1, per_gap + 1, device=frame_embeds.device, dtype=frame_embeds.dtype)
             weights = (weights / self.keep_interval)[None, None, :, None]
             interpolation = left.unsqueeze(2) * (1 - weights) + right.unsqueeze(2) * weights
             restored = interpolation + self.correction(restored)
-        return restored.reshape(batch_size, num_gaps * per_gap, hidden_size)
+        return SLLMRestorationOutput(
+            restored_embeds=restored.reshape(batch_size, num_gaps * per_gap, hidden_size),
+            hidden_states=encoder_outputs.hidden_states,
+            attentions=encoder_outputs.attentions,
+        )
 
 
 class SLLMTemporalHead(nn.Module):
@@ -241,13 +376,25 @@ class SLLMTemporalHead(nn.Module):
             self.position_embeddings = nn.Embedding(config.max_frame_positions, config.hidden_size)
             self.encoder = SLLMEncoder(config, config.temporal_num_layers)
 
-    def forward(self, sequence_embeds: torch.Tensor, **kwargs: Unpack[TransformersKwargs]) -> torch.Tensor:
-        """`sequence_embeds`: `(batch_size, sequence_length, hidden_size)` -> `(batch_size, hidden_size)`."""
+    def forward(
+        self, sequence_embeds: torch.Tensor, **kwargs: Unpack[TransformersKwargs]
+    ) -> BaseModelOutputWithPooling:
+        """
+        `sequence_embeds`: `(batch_size, sequence_length, hidden_size)`. Returns `last_hidden_state` (the transformer's
+        output plus its input, `(batch_size, sequence_length, hidden_size)`) and its time average `pooler_output`, the
+        video embedding `(batch_size, hidden_size)`, with the transformer's `hidden_states` / `attentions`.
+        """
         if self.head_type == "mean":
-            return sequence_embeds.mean(dim=1)
+            return BaseModelOutputWithPooling(last_hidden_state=sequence_embeds, pooler_output=sequence_embeds.mean(dim=1))
         positions = self.position_embeddings.weight[: sequence_embeds.shape[1]].to(sequence_embeds.dtype)
-        hidden_states = self.encoder(sequence_embeds + positions, **kwargs)
-        return (hidden_states + sequence_embeds).mean(dim=1)
+        encoder_outputs = self.encoder(sequence_embeds + positions, return_dict=True, **kwargs)
+        last_hidden_state = encoder_outputs.last_hidden_state + sequence_embeds
+        return BaseModelOutputWithPooling(
+            last_hidden_state=last_hidden_state,
+            pooler_output=last_hidden_state.mean(dim=1),
+            hidden_states=encoder_outputs.hidden_states,
+            attentions=encoder_outputs.attentions,
+        )
 
 
 def interleave_frames(frame_embeds: torch.Tensor, restored_embeds: torch.Tensor | None, keep_interval: int) -> torch.Tensor:
@@ -299,58 +446,22 @@ def restoration_loss(
     raise ValueError(f"Unknown restoration loss {kind!r}.")
 
 
-class SLLMPreTrainedModel(PreTrainedModel):
-    config: SLLMConfig
-    config_class = SLLMConfig
-    base_model_prefix = "sllm"
-    main_input_name = "pixel_values"
-    input_modalities = ("video",)
-    supports_gradient_checkpointing = True
-    _no_split_modules = ["SLLMEncoderLayer", "CLIPEncoderLayer", "CLIPVisionEmbeddings"]
-    _supports_sdpa = True
-    _supports_flash_attn = True
-    _supports_flex_attn = True
-    _supports_attention_backend = True
-    # the losses are per-batch means: the Trainer scales them for gradient accumulation
-    accepts_loss_kwargs = False
-
-    def save_pretrained(self, save_directory, *args, **kwargs):
-        """
-        Saves like [`PreTrainedModel.save_pretrained`]; when the classes are registered for remote code, the folder's
-        `auto_map` names both `AutoModel` and `AutoModelForVideoClassification`, whichever of the two is saved.
-        """
-        if self._auto_class is not None:
-            module = type(self).__module__.split(".")[-1]
-            auto_map = dict(getattr(self.config, "auto_map", None) or {})
-            auto_map.setdefault("AutoModel", f"{module}.SLLMModel")
-            auto_map.setdefault("AutoModelForVideoClassification", f"{module}.SLLMForVideoClassification")
-            self.config.auto_map = auto_map
-        return super().save_pretrained(save_directory, *args, **kwargs)
-
-    def _init_weights(self, module):
-        """Text4Vis initialisation of the video modules; the CLIP tower initialises itself."""
-        std = self.config.initializer_range
-        if isinstance(module, SLLMZeroInitLinear):
-            init.zeros_(module.weight)
-            init.zeros_(module.bias)
-        elif isinstance(module, nn.Linear):
-            init.normal_(module.weight, mean=0.0, std=std)
-            if module.bias is not None:
-                init.zeros_(module.bias)
-        elif isinstance(module, nn.Embedding):
-            init.normal_(module.weight, mean=0.0, std=std)
-        elif isinstance(module, nn.LayerNorm):
-            init.ones_(module.weight)
-            init.zeros_(module.bias)
-        elif isinstance(module, SLLMForVideoClassification):
-            init.constant_(module.logit_scale, self.config.logit_scale_init_value)
-            init.normal_(module.class_embeddings, mean=0.0, std=std)
+def _recorded(outputs: ModelOutput | None, name: str, requested: bool) -> tuple[torch.Tensor, ...] | None:
+    """`outputs.<name>` when requested, `()` when requested from a part without transformer layers, else `None`."""
+    if not requested:
+        return None
+    value = getattr(outputs, name, None) if outputs is not None else None
+    return () if value is None else value
 
 
 class SLLMModel(SLLMPreTrainedModel):
     """SLLM without the classifier: frame encoding, restoration of the skipped frames and the temporal head."""
 
+    # a folder saved from SLLMForVideoClassification also holds the classifier, which this model does not use
+    _keys_to_ignore_on_load_unexpected = [r"^logit_scale$", r"^class_embeddings$"]
+
     def __init__(self, config: SLLMConfig):
+        config.validate()  # again: `from_pretrained(..., **overrides)` sets fields after the config was validated
         super().__init__(config)
         self.vision_tower = CLIPVisionModelWithProjection._from_config(config.vision_config)
         self.restoration = SLLMFrameRestoration(config) if config.keep_interval > 1 else None
@@ -388,10 +499,34 @@ class SLLMModel(SLLMPreTrainedModel):
         if batch_size is not None and batch != batch_size:
             raise ValueError(f"`{name}` has batch size {batch}, `pixel_values` has {batch_size}.")
 
+    def _resolve_output_flags(self, kwargs: dict) -> dict:
+        """
+        Sets `output_hidden_states` / `output_attentions` in `kwargs` (the call's value, else the config's), so that
+        the vision tower, which has a config of its own, honours them too; raises when they cannot be honoured.
+        """
+        for name in ("output_hidden_states", "output_attentions"):
+            value = kwargs.get(name)
+            value = bool(getattr(self.config, name)) if value is None else value
+            if not isinstance(value, bool):
+                raise ValueError(
+                    f"`{name}` must be True or False, got {value!r}: SLLM returns the states of every layer of its "
+                    "three encoders (vision tower, restoration, temporal head)."
+                )
+            kwargs[name] = value
+        if kwargs["output_attentions"]:
+            for part, config in (("restoration and temporal", self.config), ("vision tower", self.vision_tower.config)):
+                if config._attn_implementation != "eager":
+                    raise ValueError(
+                        f"`output_attentions=True` needs the eager attention, but the {part} layers use "
+                        f"{config._attn_implementation!r}: load the model with `attn_implementation=\"eager\"` or call "
+                        "`model.set_attn_implementation(\"eager\")`."
+                    )
+        return kwargs
+
     def get_frame_embeddings(self, pixel_values: torch.Tensor) -> torch.Tensor:
         """`pixel_values` `(batch_size, num_frames, C, H, W)` -> projected CLIP embeddings `(batch_size, num_frames, D)`."""
         batch_size, num_frames = pixel_values.shape[:2]
-        embeds = self.vision_tower(pixel_values=pixel_values.flatten(0, 1)).image_embeds
+        embeds = self.vision_tower(pixel_values=pixel_values.flatten(0, 1), return_dict=True).image_embeds
         return embeds.view(batch_size, num_frames, -1)
 
     @can_return_tuple
@@ -407,6 +542,9 @@ class SLLMModel(SLLMPreTrainedModel):
         skipped_pixel_values (`torch.FloatTensor` of shape `(batch_size, (num_frames - 1) * (k - 1), num_channels, height, width)`, *optional*):
             The skipped frames between kept frames (training only): their tower embeddings, computed without
             gradients, are the restoration targets.
+        output_hidden_states, output_attentions (`bool`, *optional*):
+            Return the hidden states / attention weights of the vision tower (kept frames), the restoration and the
+            temporal transformers (defaults: the config's). Attention weights need the eager attention.
         """
         self._check_frames(pixel_values, "pixel_values", self.config.num_frames)
         if skipped_pixel_values is not None:
@@ -415,26 +553,38 @@ class SLLMModel(SLLMPreTrainedModel):
             self._check_frames(
                 skipped_pixel_values, "skipped_pixel_values", self.config.num_restored_frames, pixel_values.shape[0]
             )
+        kwargs = self._resolve_output_flags(kwargs)
 
-        frame_embeds = self.get_frame_embeddings(pixel_values)
-        restored_embeds = self.restoration(frame_embeds, **kwargs) if self.restoration is not None else None
+        batch_size, num_frames = pixel_values.shape[:2]
+        vision_outputs = self.vision_tower(pixel_values=pixel_values.flatten(0, 1), return_dict=True, **kwargs)
+        frame_embeds = vision_outputs.image_embeds.view(batch_size, num_frames, -1)
+
+        restoration_outputs = self.restoration(frame_embeds, **kwargs) if self.restoration is not None else None
+        restored_embeds = restoration_outputs.restored_embeds if restoration_outputs is not None else None
         head_restored = restored_embeds
         if restored_embeds is not None and not self.config.restoration_trained_by_head:
             head_restored = restored_embeds.detach()  # the restoration loss alone trains the module
         sequence_embeds = interleave_frames(frame_embeds, head_restored, self.config.keep_interval)
-        video_embeds = self.temporal_head(sequence_embeds, **kwargs)
+        temporal_outputs = self.temporal_head(sequence_embeds, **kwargs)
 
         target_embeds = None
         if skipped_pixel_values is not None:
             with torch.no_grad():
                 target_embeds = self.get_frame_embeddings(skipped_pixel_values)
 
+        hidden, attentions = kwargs["output_hidden_states"], kwargs["output_attentions"]
         return SLLMModelOutput(
-            video_embeds=video_embeds,
+            video_embeds=temporal_outputs.pooler_output,
             frame_embeds=frame_embeds,
             restored_embeds=restored_embeds,
             sequence_embeds=sequence_embeds,
             target_embeds=target_embeds,
+            vision_hidden_states=vision_outputs.hidden_states,
+            vision_attentions=vision_outputs.attentions,
+            restoration_hidden_states=_recorded(restoration_outputs, "hidden_states", hidden),
+            restoration_attentions=_recorded(restoration_outputs, "attentions", attentions),
+            temporal_hidden_states=_recorded(temporal_outputs, "hidden_states", hidden),
+            temporal_attentions=_recorded(temporal_outputs, "attentions", attentions),
         )
 
 
@@ -492,7 +642,8 @@ class SLLMForVideoClassification(SLLMPreTrainedModel):
         Builds an SLLM classifier from a CLIP checkpoint (Hub id or local folder, e.g.
         `"openai/clip-vit-base-patch32"`): its vision tower becomes the frame encoder, its logit scale is reused and
         the classifier holds its text features of the class prompts. The restoration and temporal widths follow the
-        checkpoint's projection dim, so any CLIP size works.
+        checkpoint's projection dim, so any CLIP size works. The config records the checkpoint and the prompt mode
+        (`text_model_name_or_path`, `prompt_mode`) so that new classes can be encoded the same way later.
 
         Args:
             class_names (`list[str]`): one name per class, in label-id order.
@@ -501,16 +652,10 @@ class SLLMForVideoClassification(SLLMPreTrainedModel):
             clip_kwargs (`dict`, *optional*): extra arguments of `CLIPModel.from_pretrained` (revision, cache_dir...).
             config_kwargs: [`SLLMConfig`] fields (`num_frames`, `keep_interval`, `temporal_head`, ...).
         """
-        from transformers import AutoTokenizer, CLIPModel
-
-        from .text_features import build_prompts, encode_prompts
-
         prompts = build_prompts(class_names, descriptions, prompt_mode)
         if len(set(class_names)) != len(class_names):
             raise ValueError("class_names contains duplicates; each class needs a unique name.")
-        clip_kwargs = dict(clip_kwargs or {})
-        clip = CLIPModel.from_pretrained(clip_name_or_path, **clip_kwargs)
-        tokenizer = AutoTokenizer.from_pretrained(clip_name_or_path, **clip_kwargs)
+        clip, tokenizer = load_clip(clip_name_or_path, **(clip_kwargs or {}))
 
         vision_config = clip.config.vision_config.to_dict()
         vision_config["projection_dim"] = clip.config.projection_dim
@@ -518,10 +663,10 @@ class SLLMForVideoClassification(SLLMPreTrainedModel):
             vision_config=vision_config,
             id2label=dict(enumerate(class_names)),
             logit_scale_init_value=float(clip.logit_scale.detach()),
+            text_model_name_or_path=str(clip_name_or_path),
+            prompt_mode=prompt_mode,
             **config_kwargs,
         )
-        config.text_model_name_or_path = str(clip_name_or_path)
-        config.prompt_mode = prompt_mode
         model = cls(config)
         tower = model.sllm.vision_tower
         tower.vision_model.load_state_dict(clip.vision_model.state_dict())
@@ -545,9 +690,14 @@ class SLLMForVideoClassification(SLLMPreTrainedModel):
         skipped_pixel_values (`torch.FloatTensor` of shape `(batch_size, (num_frames - 1) * (k - 1), num_channels, height, width)`, *optional*):
             The skipped frames (training): targets of the restoration loss.
         labels (`torch.LongTensor` of shape `(batch_size,)`, *optional*):
-            Class ids in `[0, num_labels)`.
+            Class ids in `[0, num_labels)`. Checked in eager mode (an error names the bad labels); under
+            `torch.compile` / `torch.export` the check is skipped so that the step stays one graph without a host sync.
+        output_hidden_states, output_attentions (`bool`, *optional*):
+            As in [`SLLMModel`].
         """
-        outputs: SLLMModelOutput = self.sllm(pixel_values, skipped_pixel_values=skipped_pixel_values, **kwargs)
+        outputs: SLLMModelOutput = self.sllm(
+            pixel_values, skipped_pixel_values=skipped_pixel_values, return_dict=True, **kwargs
+        )
         video_embeds = F.normalize(outputs.video_embeds, dim=-1)
         class_embeds = F.normalize(self.class_embeddings.to(video_embeds.dtype), dim=-1)
         logits = self.logit_scale.exp() * video_embeds @ class_embeds.t()
@@ -557,11 +707,13 @@ class SLLMForVideoClassification(SLLMPreTrainedModel):
             labels = labels.to(logits.device).long().view(-1)
             if labels.shape[0] != logits.shape[0]:
                 raise ValueError(f"Got {labels.shape[0]} labels for a batch of {logits.shape[0]} videos.")
-            bad = (labels < 0) | (labels >= self.config.num_labels)
-            if bad.any():
-                raise ValueError(
-                    f"Labels {labels[bad].tolist()} are outside [0, {self.config.num_labels}) (num_labels of this model)."
-                )
+            if not torch.compiler.is_compiling():  # data-dependent and a host sync: eager mode only
+                bad = (labels < 0) | (labels >= self.config.num_labels)
+                if bad.any():
+                    raise ValueError(
+                        f"Labels {labels[bad].tolist()} are outside [0, {self.config.num_labels}) (num_labels of this "
+                        "model)."
+                    )
             classification_loss = F.cross_entropy(logits.float(), labels)
 
         restoration = None
@@ -589,6 +741,12 @@ class SLLMForVideoClassification(SLLMPreTrainedModel):
             frame_embeds=outputs.frame_embeds,
             restored_embeds=outputs.restored_embeds,
             target_embeds=outputs.target_embeds,
+            vision_hidden_states=outputs.vision_hidden_states,
+            vision_attentions=outputs.vision_attentions,
+            restoration_hidden_states=outputs.restoration_hidden_states,
+            restoration_attentions=outputs.restoration_attentions,
+            temporal_hidden_states=outputs.temporal_hidden_states,
+            temporal_attentions=outputs.temporal_attentions,
         )
 
 
@@ -598,6 +756,8 @@ __all__ = [
     "SLLMForVideoClassification",
     "SLLMModelOutput",
     "SLLMVideoClassifierOutput",
+    "SLLMRestorationOutput",
+    "SLLMEncoder",
     "SLLMFrameRestoration",
     "SLLMTemporalHead",
     "interleave_frames",

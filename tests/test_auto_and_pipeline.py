@@ -1,6 +1,7 @@
 """Auto classes, Hub remote code and the video-classification pipeline on real encoded videos."""
 
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -11,10 +12,12 @@ import torch
 
 from modeling_sllm import SLLMForVideoClassification, SLLMVideoProcessor
 from sllm_testing import tiny_model
-from transformers import AutoModelForVideoClassification, AutoVideoProcessor, pipeline
+from transformers import AutoModel, AutoModelForVideoClassification, AutoVideoProcessor, pipeline
+from transformers.utils import logging as transformers_logging
 
 
 REMOTE_CODE_FILES = {
+    "checks.py",
     "configuration_sllm.py",
     "modeling_sllm.py",
     "video_processing_sllm.py",
@@ -54,6 +57,26 @@ def test_auto_video_processor_and_model_load_from_folder(saved_model, video_path
     assert inputs["pixel_values"].shape == (1, 4, 3, 32, 32)
     with torch.no_grad():
         assert model(**inputs).logits.shape == (1, 3)
+
+
+def test_auto_model_loads_the_base_model_from_a_classifier_folder_with_a_clean_report(saved_model):
+    records = []
+    handler = logging.Handler(level=logging.DEBUG)
+    handler.emit = records.append
+    transformers_logger = transformers_logging.get_logger("transformers")
+    transformers_logger.addHandler(handler)
+    try:
+        base, info = AutoModel.from_pretrained(saved_model, output_loading_info=True)
+    finally:
+        transformers_logger.removeHandler(handler)
+    assert type(base).__name__ == "SLLMModel"
+    assert info == {"missing_keys": set(), "unexpected_keys": set(), "mismatched_keys": set(), "error_msgs": []}
+    reports = [record.getMessage() for record in records if record.levelno >= logging.WARNING]
+    assert not any("LOAD REPORT" in message or "UNEXPECTED" in message for message in reports), reports
+    classifier = AutoModelForVideoClassification.from_pretrained(saved_model).eval()
+    pixel_values = torch.randn(1, 4, 3, 32, 32)
+    with torch.no_grad():
+        torch.testing.assert_close(base.eval()(pixel_values).video_embeds, classifier(pixel_values).video_embeds)
 
 
 @pytest.mark.parametrize("video", ["video_path", "bikes_video"])

@@ -1,5 +1,6 @@
 """SLLMForVideoClassification.from_clip on tiny random CLIP checkpoints saved to disk (the Hub code path)."""
 
+import json
 import logging
 
 import pytest
@@ -41,7 +42,7 @@ def test_from_clip_copies_tower_logit_scale_and_text_features(clip_dir):
         torch.testing.assert_close(tower[f"vision_model.{name}"], tensor)
     torch.testing.assert_close(tower["visual_projection.weight"], clip.visual_projection.weight)
     assert model.config.id2label == dict(enumerate(CLASSES))
-    assert model.config.text_model_name_or_path == str(clip_dir)
+    assert model.config.text_model_name_or_path == str(clip_dir) and model.config.prompt_mode == "normal"
     # the frame embedding is CLIP's image embedding
     pixel_values = torch.randn(1, 4, 3, 32, 32)
     with torch.no_grad():
@@ -78,6 +79,7 @@ def test_enhance_prompts_use_descriptions(clip_dir, tmp_path):
     )
     prompts = build_prompts(CLASSES, DESCRIPTIONS, "enhance")
     assert prompts[0] == "ride bike,a person riding a bicycle"
+    assert model.config.prompt_mode == "enhance"
     torch.testing.assert_close(model.class_embeddings.data, text_features(clip_dir, prompts)[1])
     with pytest.raises(ValueError, match="needs a description per class"):
         SLLMForVideoClassification.from_clip(clip_dir, CLASSES, prompt_mode="enhance")
@@ -106,12 +108,17 @@ def test_from_clip_model_round_trips(clip_dir, tmp_path):
     pixel_values = torch.randn(2, 2, 3, 32, 32)
     with torch.no_grad():
         torch.testing.assert_close(loaded(pixel_values).logits, model(pixel_values).logits, rtol=0, atol=0)
-    assert loaded.config.text_model_name_or_path == str(clip_dir)
+    assert loaded.config.text_model_name_or_path == str(clip_dir) and loaded.config.prompt_mode == "normal"
+    # both are declared config fields, written to config.json like any other
+    saved = json.loads((tmp_path / "saved" / "config.json").read_text())
+    assert saved["text_model_name_or_path"] == str(clip_dir) and saved["prompt_mode"] == "normal"
 
 
-def test_from_clip_rejects_duplicate_classes(clip_dir):
+def test_from_clip_rejects_duplicate_classes_and_names_a_missing_checkpoint(clip_dir, tmp_path):
     with pytest.raises(ValueError, match="duplicates"):
         SLLMForVideoClassification.from_clip(clip_dir, ["a", "a"])
+    with pytest.raises(OSError, match="Cannot load the CLIP checkpoint .*no-clip-here"):
+        SLLMForVideoClassification.from_clip(str(tmp_path / "no-clip-here"), CLASSES)
 
 
 def test_read_label_file_errors(tmp_path):
