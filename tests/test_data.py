@@ -1,5 +1,6 @@
-"""Dataset builders (annotation lists, video folders, `datasets` datasets), the pre-flight check, and the clip
-transform: values, shapes and the error for each kind of bad data."""
+"""Dataset builders (annotation lists, video folders, `datasets` datasets), the pre-flight check, and the rows-to-inputs
+transform (training: one augmentation draw per clip; evaluation: exactly the processor): values, shapes and the error
+for each kind of bad data."""
 
 import logging
 import os
@@ -9,16 +10,13 @@ import numpy as np
 import pytest
 import torch
 
-from modeling_sllm.data import sources as data_module
-from modeling_sllm.data.sources import (
-    SLLMDataArguments,
-    SLLMVideoTransform,
-    load_video_datasets,
-    read_annotation_list,
-    sllm_collate_fn,
-)
-from modeling_sllm.sampling import sample_clip_indices
+from modeling_sllm import SLLMVideoProcessor
+from modeling_sllm.data import inputs as inputs_module
+from modeling_sllm.data.arguments import SLLMDataArguments
+from modeling_sllm.data.inputs import SLLMVideoTransform, sllm_collate_fn
+from modeling_sllm.data.sources import load_video_datasets, read_annotation_list
 from modeling_sllm.text_features import SLLMLabel
+from sllm_testing import tiny_config
 
 
 LABELS = "0;walk;a person walks\n1;run;a person runs\n2;jump;a person jumps\n"
@@ -50,6 +48,12 @@ def _rows(dataset):
     return [dict(row) for row in dataset.with_format(None)]
 
 
+def _transform(training: bool, num_frames: int = 4, keep_interval: int = 2, **kwargs) -> SLLMVideoTransform:
+    """The transform of a tiny model (32x32 frames) with `num_frames` encoded, keep 1 in `keep_interval`."""
+    config = tiny_config(num_frames=num_frames, keep_interval=keep_interval)
+    return SLLMVideoTransform(SLLMVideoProcessor.from_model_config(config), training=training, **kwargs)
+
+
 def test_annotation_lists_build_train_and_validation(list_dataset, tmp_path):
     data = load_video_datasets(list_dataset)
     assert set(data.datasets) == {"train", "validation"}
@@ -58,7 +62,7 @@ def test_annotation_lists_build_train_and_validation(list_dataset, tmp_path):
     rows = _rows(data.datasets["train"])
     assert [row["video"] for row in rows] == [str(tmp_path / "a b.mp4"), str(tmp_path / "b.avi"), str(tmp_path / "c_frames")]
     assert [row["label"] for row in rows] == [0, 1, 2]
-    assert [row["num_frames"] for row in rows] == [30, 20, 12]  # counted by the pre-flight check
+    assert [row["total_num_frames"] for row in rows] == [30, 20, 12]  # counted by the pre-flight check
     assert rows[2]["source"].endswith("train.txt:4")  # the blank line still counts
     assert data.datasets["train"].features["label"].names == ["walk", "run", "jump"]
 
@@ -66,7 +70,7 @@ def test_annotation_lists_build_train_and_validation(list_dataset, tmp_path):
 @pytest.mark.parametrize(
     "line, message",
     [
-        ("a.mp4 30", "expected 'path num_frames label'"),
+        ("a.mp4 30", "expected 'path total_num_frames label'"),
         ("a.mp4 thirty 0", "must be integers"),
         ("a.mp4 30 3", "label 3 is not a class"),
         ("a.mp4 30 -1", "label -1 is not a class"),
@@ -137,8 +141,8 @@ def test_truncated_video_uses_the_frames_it_has(list_dataset, tmp_path, make_vid
     (tmp_path / "train.txt").write_text("short.mp4 300 0\n")
     caplog.set_level(logging.WARNING)
     data = load_video_datasets(list_dataset)
-    assert _rows(data.datasets["train"])[0]["num_frames"] == 5
-    transform = SLLMVideoTransform(num_frames=4, keep_interval=2, crop_size=32, training=True, seed=0)
+    assert _rows(data.datasets["train"])[0]["total_num_frames"] == 5
+    transform = _transform(training=True, seed=0)
     out = transform.transform_one(str(tmp_path / "short.mp4"))
     assert out["pixel_values"].shape == (4, 3, 32, 32)
     assert out["skipped_pixel_values"].shape == (3, 3, 32, 32)
@@ -183,7 +187,7 @@ def test_hf_dataset_source_with_paths_bytes_and_names(tmp_path, make_video):
     )
     data = load_video_datasets(args)
     assert data.id2label == {0: "sit", 1: "stand"}
-    assert [(row["label"], row["num_frames"]) for row in _rows(data.datasets["train"])] == [(1, 10), (0, 12)]
+    assert [(row["label"], row["total_num_frames"]) for row in _rows(data.datasets["train"])] == [(1, 10), (0, 12)]
 
     # video bytes and class names as strings
     by_bytes = datasets.DatasetDict(
@@ -195,8 +199,8 @@ def test_hf_dataset_source_with_paths_bytes_and_names(tmp_path, make_video):
     by_bytes.save_to_disk(tmp_path / "hf_bytes")
     data = load_video_datasets(SLLMDataArguments(dataset_name=str(tmp_path / "hf_bytes")))
     assert data.id2label == {0: "sit", 1: "stand"}
-    assert _rows(data.datasets["train"])[0]["num_frames"] == 10
-    transform = SLLMVideoTransform(num_frames=2, keep_interval=2, crop_size=32, training=False)
+    assert _rows(data.datasets["train"])[0]["total_num_frames"] == 10
+    transform = _transform(training=False, num_frames=2)
     data.datasets["train"].set_transform(transform)
     assert data.datasets["train"][0]["pixel_values"].shape == (2, 3, 32, 32)
 
@@ -218,30 +222,24 @@ def test_frame_folder_and_video_give_the_same_tensors(make_video, make_frame_fol
     for training in (False, True):
         outputs = []
         for source in (str(video), str(folder)):
-            transform = SLLMVideoTransform(
-                num_frames=4, keep_interval=2, crop_size=32, training=training, seed=5, frame_template="img_{:05d}.png"
-            )
+            transform = _transform(training=training, seed=5, frame_template="img_{:05d}.png")
             outputs.append(transform.transform_one(source))
         assert outputs[0].keys() == outputs[1].keys()
         for key in outputs[0]:
             torch.testing.assert_close(outputs[0][key], outputs[1][key], atol=0, rtol=0)
 
 
-def test_transform_reads_the_sampled_indices(monkeypatch, video_path):
+def test_training_reads_one_random_frame_per_segment(monkeypatch, video_path):
     seen = []
-    original = data_module.read_sampled_frames
+    original = inputs_module.read_sampled_frames
 
     def spy(source, sample_fn, **kwargs):
         result = original(source, sample_fn, **kwargs)
         seen.append(result.indices)
         return result
 
-    monkeypatch.setattr(data_module, "read_sampled_frames", spy)
-    SLLMVideoTransform(num_frames=4, keep_interval=2, crop_size=32, training=False).transform_one(str(video_path))
-    expected = sample_clip_indices(30, 4, 2, training=False)
-    np.testing.assert_array_equal(seen[-1], expected.kept)  # evaluation decodes the kept frames only
-
-    transform = SLLMVideoTransform(num_frames=4, keep_interval=2, crop_size=32, training=True, seed=1)
+    monkeypatch.setattr(inputs_module, "read_sampled_frames", spy)
+    transform = _transform(training=True, seed=1)
     transform.transform_one(str(video_path))
     indices = seen[-1]
     kept, skipped = indices[:4], indices[4:]
@@ -255,9 +253,7 @@ def test_one_augmentation_draw_for_kept_and_skipped_frames(make_video, frame_con
     still = frame_content(7)
     video = make_video("still.mp4", frames=[still] * 20)
     for seed in range(4):
-        out = SLLMVideoTransform(num_frames=4, keep_interval=2, crop_size=32, training=True, seed=seed).transform_one(
-            str(video)
-        )
+        out = _transform(training=True, seed=seed).transform_one(str(video))
         everything = torch.cat([out["pixel_values"], out["skipped_pixel_values"]])
         for frame in everything[1:]:
             torch.testing.assert_close(frame, everything[0], atol=0, rtol=0)
@@ -266,7 +262,7 @@ def test_one_augmentation_draw_for_kept_and_skipped_frames(make_video, frame_con
 def test_training_draws_differ_between_calls_and_repeat_with_the_seed(video_path):
     def draws(seed):
         torch.manual_seed(0)
-        transform = SLLMVideoTransform(num_frames=4, keep_interval=2, crop_size=32, training=True, seed=seed)
+        transform = _transform(training=True, seed=seed)
         return [transform.transform_one(str(video_path))["pixel_values"] for _ in range(3)]
 
     first, again, other = draws(1), draws(1), draws(2)
@@ -277,7 +273,7 @@ def test_training_draws_differ_between_calls_and_repeat_with_the_seed(video_path
 
 
 def test_multi_view_evaluation_and_collate(video_path):
-    transform = SLLMVideoTransform(num_frames=4, keep_interval=2, crop_size=32, training=False, num_clips=2, num_crops=3)
+    transform = _transform(training=False, num_clips=2, num_crops=3)
     batch = transform({"video": [str(video_path)] * 3, "label": [0, 2, 1], "source": ["a", "b", "c"]})
     assert batch["pixel_values"][0].shape == (6, 4, 3, 32, 32)
     collated = sllm_collate_fn([dict(zip(batch, values)) for values in zip(*batch.values())])
@@ -286,30 +282,26 @@ def test_multi_view_evaluation_and_collate(video_path):
     # the two clips are different frames: different tensors
     assert not torch.equal(batch["pixel_values"][0][0], batch["pixel_values"][0][3])
 
-    with_skipped = SLLMVideoTransform(num_frames=4, keep_interval=2, crop_size=32, training=False, with_skipped=True)
+    with_skipped = _transform(training=False, with_skipped=True)
     out = with_skipped.transform_one(str(video_path))
     assert out["pixel_values"].shape == (4, 3, 32, 32) and out["skipped_pixel_values"].shape == (3, 3, 32, 32)
 
     with pytest.raises(ValueError, match="evaluation protocol"):
-        SLLMVideoTransform(num_frames=4, keep_interval=2, crop_size=32, training=True, num_clips=2)
+        _transform(training=True, num_clips=2)
     with pytest.raises(ValueError, match="keep_interval >= 2"):
-        SLLMVideoTransform(num_frames=4, keep_interval=1, crop_size=32, training=False, with_skipped=True)
+        _transform(training=False, keep_interval=1, with_skipped=True)
+    with pytest.raises(TypeError, match="SLLMVideoProcessor"):
+        SLLMVideoTransform(tiny_config(), training=False)
 
 
 def test_a_clip_that_fails_names_its_list_line(list_dataset, tmp_path):
     list_dataset.validate_data = False
     data = load_video_datasets(list_dataset)
     os.remove(tmp_path / "b.avi")
-    data.datasets["train"].set_transform(SLLMVideoTransform(num_frames=4, keep_interval=2, crop_size=32, training=True))
-    with pytest.raises(OSError, match=r"train.txt:2: cannot read a clip of .*b.avi"):
-        data.datasets["train"][1]
-
-
-def test_bad_data_arguments():
-    with pytest.raises(ValueError, match="num_crops"):
-        SLLMDataArguments(num_crops=2)
-    with pytest.raises(ValueError, match="flip_prob"):
-        SLLMDataArguments(flip_prob=1.5)
+    for training in (True, False):
+        data.datasets["train"].set_transform(_transform(training=training))
+        with pytest.raises(OSError, match=r"train.txt:2: cannot read a clip of .*b.avi"):
+            data.datasets["train"][1]
 
 
 def test_demo_data_arguments_point_at_the_generated_lists(tmp_path):
@@ -324,17 +316,81 @@ def test_demo_data_arguments_point_at_the_generated_lists(tmp_path):
     assert len(data.datasets["train"]) == 2 * len(DEMO_CLASSES)
     assert len(data.datasets["validation"]) == len(DEMO_CLASSES)
     assert [label.name for label in data.labels] == [name for name, _ in DEMO_CLASSES]
-    assert all(row["num_frames"] == 32 for row in _rows(data.datasets["validation"]))
+    assert all(row["total_num_frames"] == 32 for row in _rows(data.datasets["validation"]))
 
 
 def test_transform_for_a_model_takes_frames_crop_and_augmentation_from_config_and_arguments(video_path):
-    from sllm_testing import tiny_config
-
-    config = tiny_config()  # 4 frames, keep_interval 2, 32x32 frames
+    config = tiny_config(num_frames=3, keep_interval=3)  # 3 frames encoded, 2 restored per gap, 32x32 frames
     args = SLLMDataArguments(flip_prob=0.0, color_jitter_prob=0.0, grayscale_prob=0.0, multiscale_crop=False)
     train = SLLMVideoTransform.for_model(config, args, training=True, seed=0)
     out = train.transform_one(str(video_path))
-    assert out["pixel_values"].shape == (4, 3, 32, 32) and out["skipped_pixel_values"].shape == (3, 3, 32, 32)
-    assert train.clip_transform.flip_prob == 0.0 and train.clip_transform.scales == (1.0,)
+    assert out["pixel_values"].shape == (3, 3, 32, 32) and out["skipped_pixel_values"].shape == (4, 3, 32, 32)
+    assert train.augmentation.flip_prob == 0.0 and train.augmentation.scales == (1.0,)
+    assert train.augmentation.crop_size == 32
+    assert train.augmentation.image_mean == pytest.approx(train.processor.image_mean)
     evaluation = SLLMVideoTransform.for_model(config, args, training=False, num_crops=3)
-    assert evaluation.transform_one(str(video_path))["pixel_values"].shape == (3, 4, 3, 32, 32)
+    assert evaluation.transform_one(str(video_path))["pixel_values"].shape == (3, 3, 3, 32, 32)
+
+
+@pytest.mark.parametrize("num_clips, num_crops, with_skipped", [(1, 1, False), (1, 1, True), (2, 3, False)])
+def test_evaluation_inputs_are_exactly_the_processors(video_path, num_clips, num_crops, with_skipped):
+    """One road: the evaluation transform gives the pixel values the model's processor (and so the pipeline) gives."""
+    config = tiny_config()
+    transform = SLLMVideoTransform.for_model(
+        config, SLLMDataArguments(), training=False, num_clips=num_clips, num_crops=num_crops, with_skipped=with_skipped
+    )
+    ours = transform({"video": [str(video_path)], "label": [1], "source": ["list.txt:1"]})
+    processor = SLLMVideoProcessor.from_model_config(config)
+    expected = processor(
+        [str(video_path)], return_tensors="pt", num_clips=num_clips, num_crops=num_crops,
+        return_skipped_frames=with_skipped,
+    )
+    views = num_clips * num_crops
+    assert ours["pixel_values"][0].shape == ((4, 3, 32, 32) if views == 1 else (views, 4, 3, 32, 32))
+    torch.testing.assert_close(ours["pixel_values"][0], expected["pixel_values"][0], atol=0, rtol=0)
+    if with_skipped:
+        torch.testing.assert_close(
+            ours["skipped_pixel_values"][0], expected["skipped_pixel_values"][0], atol=0, rtol=0
+        )
+    else:
+        assert "skipped_pixel_values" not in ours
+    assert ours["labels"] == [1]
+
+
+def test_evaluation_of_frame_folders_and_bytes_goes_through_the_processor(make_frame_folder, video_path):
+    folder = make_frame_folder("frames", num_frames=20, template="frame_{:03d}.png", start_index=0)
+    config = tiny_config()
+    args = SLLMDataArguments(frame_template="frame_{:03d}.png", frame_start_index=0)
+    transform = SLLMVideoTransform.for_model(config, args, training=False)
+    expected = SLLMVideoProcessor.from_model_config(config)(
+        [str(folder)], return_tensors="pt", frame_template="frame_{:03d}.png", frame_start_index=0
+    )["pixel_values"][0]
+    torch.testing.assert_close(transform.transform_one(str(folder)), {"pixel_values": expected}, atol=0, rtol=0)
+
+    from_bytes = transform.transform_one({"path": None, "bytes": video_path.read_bytes()})["pixel_values"]
+    from_path = transform.transform_one(str(video_path))["pixel_values"]
+    torch.testing.assert_close(from_bytes, from_path, atol=0, rtol=0)
+
+
+def test_a_processor_that_disagrees_with_the_config_is_refused():
+    config = tiny_config()  # 4 frames, keep 1 in 2, 32x32
+    other = SLLMVideoProcessor.from_model_config(tiny_config(num_frames=6))
+    with pytest.raises(ValueError, match=r"num_frames=6.*does not match the model config \(num_frames=4"):
+        SLLMVideoTransform.for_model(config, SLLMDataArguments(), training=False, processor=other)
+    same = SLLMVideoProcessor.from_model_config(config)
+    assert SLLMVideoTransform.for_model(config, SLLMDataArguments(), training=False, processor=same).processor is same
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"num_crops": 2}, "num_crops"),
+        ({"num_clips": 0}, "num_clips"),
+        ({"flip_prob": 1.5}, "flip_prob"),
+        ({"frame_start_index": -1}, "frame_start_index"),
+        ({"max_train_samples": 0}, "max_train_samples"),
+    ],
+)
+def test_bad_data_arguments_name_the_field(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        SLLMDataArguments(**kwargs)

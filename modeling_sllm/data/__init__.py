@@ -1,1 +1,2 @@
-"""Data: video sources and their pre-flight checks, the rows-to-model-inputs transform and the clip augmentation (shared by training and evaluation)."""
+"""Data: the data arguments (`arguments`), rows from video sources and their pre-flight check (`sources`), rows to model
+inputs (`inputs`: the video transform and the collate function), and the clip augmentation (`augmentation`)."""

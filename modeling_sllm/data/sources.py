@@ -1,19 +1,20 @@
 # Copyright 2026 The SLLM-HF authors. Licensed under the Apache License, Version 2.0.
 """
-Video datasets for SLLM as Hugging Face `datasets`, decoded with PyAV on the fly.
+Video datasets for SLLM as Hugging Face `datasets`: the rows of a source, and the pre-flight check of their videos.
 
-Three sources give the same rows, `{"video", "num_frames", "label", "source"}`:
+Three sources give the same rows, `{"video", "total_num_frames", "label", "source"}` (`total_num_frames`: the frames
+in the video file or folder, not the `num_frames` a model encodes):
 
-- annotation lists in the authors' release format, one video a line: `path num_frames label` (space-separated; `path`
-  is a video file or a folder of frames `img_00001.jpg`, ..., relative to `data_root`), with a label file
+- annotation lists in the authors' release format, one video a line: `path total_num_frames label` (space-separated;
+  `path` is a video file or a folder of frames `img_00001.jpg`, ..., relative to `data_root`), with a label file
   `id;name;description`;
 - a "videofolder" tree `root/<class name>/<video file or frame folder>`;
 - any `datasets` dataset (Hub id, loading script/folder, or a `save_to_disk` folder) with a video column (a path, or
   `{"path", "bytes"}` as the `Video(decode=False)` feature gives) and a label column (`ClassLabel`, int or class
   name).
 
-Rows only hold paths; [`SLLMVideoTransform`] (for `Dataset.set_transform`) samples, decodes and augments a clip each
-time a row is read, through the same reader and sampling as [`SLLMVideoProcessor`]: one road for a video.
+Rows only hold paths; `modeling_sllm.data.inputs.SLLMVideoTransform` (for `Dataset.set_transform`) turns them into
+model inputs each time a row is read.
 
 Bad data is found before training, never hours later in a DataLoader worker:
 
@@ -22,102 +23,27 @@ Bad data is found before training, never hours later in a DataLoader worker:
 - with `validate_data=True` (the default) every video is opened and its frames counted (a pre-flight pass,
   parallel with `preprocessing_num_workers`): an unreadable, empty or truncated video, or a frame folder with a
   missing frame file, stops with the list of the bad videos and why; with `skip_bad_videos=True` they are skipped and
-  counted in the log instead. A list whose `num_frames` disagrees with the video is logged and the real count used
+  counted in the log instead. A list whose frame count disagrees with the video is logged and the real count used
   (a video shorter than the clip repeats frames, as TSN sampling does);
 - an error while reading a clip during training still names the video and its list line.
 """
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 import numpy as np
-import torch
 from transformers.utils import logging
 
-from modeling_sllm.sampling import sample_clip_indices
+from modeling_sllm.data.arguments import SLLMDataArguments
 from modeling_sllm.text_features import SLLMLabel, read_label_file
-from modeling_sllm.video_io import DEFAULT_FRAME_TEMPLATE, _folder_frame_numbers, count_frames, read_sampled_frames
+from modeling_sllm.video_io import DEFAULT_FRAME_TEMPLATE, _folder_frame_numbers, count_frames
 
 
 logger = logging.get_logger(__name__)
 
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".mkv", ".webm", ".mov", ".m4v", ".mpg", ".mpeg", ".flv", ".wmv", ".3gp", ".ogv")
-ROW_COLUMNS = ("video", "num_frames", "label", "source")
-
-
-@dataclass
-class SLLMDataArguments:
-    """Where the videos and labels come from, and how clips are sampled from them."""
-
-    dataset_name: str | None = field(
-        default=None,
-        metadata={"help": "A `datasets` dataset: Hub id, local loading script/folder, or a `save_to_disk` folder."},
-    )
-    dataset_config_name: str | None = field(default=None, metadata={"help": "Configuration of `dataset_name`."})
-    train_split: str = field(default="train", metadata={"help": "Training split of `dataset_name`."})
-    validation_split: str = field(default="validation", metadata={"help": "Evaluation split of `dataset_name`."})
-    train_list: str | None = field(
-        default=None, metadata={"help": "Annotation list `path num_frames label` (release format) for training."}
-    )
-    validation_list: str | None = field(default=None, metadata={"help": "Annotation list for evaluation."})
-    data_root: str | None = field(
-        default=None, metadata={"help": "Folder that the paths of the annotation lists are relative to."}
-    )
-    label_file: str | None = field(
-        default=None, metadata={"help": "Label file `id;name;description` (required with annotation lists)."}
-    )
-    train_dir: str | None = field(default=None, metadata={"help": "Videofolder tree `root/<class>/<video>` to train."})
-    validation_dir: str | None = field(default=None, metadata={"help": "Videofolder tree to evaluate."})
-    video_column: str = field(default="video", metadata={"help": "Video column of `dataset_name`."})
-    label_column: str = field(default="label", metadata={"help": "Label column of `dataset_name`."})
-    frame_template: str = field(
-        default=DEFAULT_FRAME_TEMPLATE, metadata={"help": "File names of the frames in a frame folder."}
-    )
-    frame_start_index: int = field(default=1, metadata={"help": "Number of the first frame file of a folder."})
-    max_train_samples: int | None = field(
-        default=None, metadata={"help": "Keep only the first N training videos (debugging); logged."}
-    )
-    max_eval_samples: int | None = field(
-        default=None, metadata={"help": "Keep only the first N evaluation videos (debugging); logged."}
-    )
-    validate_data: bool = field(
-        default=True, metadata={"help": "Open every video and count its frames before training (pre-flight check)."}
-    )
-    skip_bad_videos: bool = field(
-        default=False,
-        metadata={"help": "Skip (and count in the log) videos that fail the pre-flight check instead of stopping."},
-    )
-    preprocessing_num_workers: int | None = field(
-        default=None, metadata={"help": "Processes for the pre-flight check."}
-    )
-    num_clips: int = field(default=1, metadata={"help": "Evaluation clips per video (multi-view testing)."})
-    num_crops: int = field(default=1, metadata={"help": "Evaluation crops per clip: 1 (centre) or 3."})
-    multiscale_crop: bool = field(default=True, metadata={"help": "Training: multi-scale random crop."})
-    flip_prob: float = field(
-        default=0.5, metadata={"help": "Training: horizontal flip probability (0 where left/right is the class)."}
-    )
-    color_jitter_prob: float = field(default=0.8, metadata={"help": "Training: colour jitter probability."})
-    grayscale_prob: float = field(default=0.2, metadata={"help": "Training: grayscale probability."})
-    generate_demo_data: bool = field(
-        default=False,
-        metadata={
-            "help": "Generate the procedural demo videos into `data_root` (reused when complete) and train on them."
-        },
-    )
-    demo_train_videos_per_class: int = field(default=48, metadata={"help": "Demo training videos per class."})
-    demo_validation_videos_per_class: int = field(default=10, metadata={"help": "Demo held-out videos per class."})
-
-    def __post_init__(self):
-        if self.num_crops not in (1, 3):
-            raise ValueError(f"num_crops must be 1 or 3, got {self.num_crops}.")
-        if self.num_clips < 1:
-            raise ValueError(f"num_clips must be >= 1, got {self.num_clips}.")
-        for name in ("flip_prob", "color_jitter_prob", "grayscale_prob"):
-            value = getattr(self, name)
-            if not 0.0 <= value <= 1.0:
-                raise ValueError(f"{name} must be a probability in [0, 1], got {value}.")
+ROW_COLUMNS = ("video", "total_num_frames", "label", "source")
 
 
 class SLLMVideoData(NamedTuple):
@@ -142,7 +68,7 @@ def _resolve_path(path: str, root: str | None) -> str:
 
 def read_annotation_list(list_file: str, labels: Sequence[SLLMLabel], data_root: str | None = None) -> list[dict]:
     """
-    Rows of an annotation list `path num_frames label` (one video a line; the path may contain spaces).
+    Rows of an annotation list `path total_num_frames label` (one video a line; the path may contain spaces).
 
     Raises:
         `FileNotFoundError` for a missing list; `ValueError` naming `file:line` for a malformed line, a frame count
@@ -160,22 +86,27 @@ def read_annotation_list(list_file: str, labels: Sequence[SLLMLabel], data_root:
             where = f"{list_file}:{line_number}"
             fields = line.rsplit(None, 2)
             if len(fields) != 3:
-                raise ValueError(f"{where}: expected 'path num_frames label', got {line!r}.")
-            path, num_frames, label = fields
+                raise ValueError(f"{where}: expected 'path total_num_frames label', got {line!r}.")
+            path, total_num_frames, label = fields
             try:
-                num_frames, label = int(num_frames), int(label)
+                total_num_frames, label = int(total_num_frames), int(label)
             except ValueError:
                 raise ValueError(
-                    f"{where}: num_frames and label must be integers, got {fields[1]!r} and {fields[2]!r}."
+                    f"{where}: the frame count and label must be integers, got {fields[1]!r} and {fields[2]!r}."
                 ) from None
-            if num_frames < 0:
-                raise ValueError(f"{where}: negative frame count {num_frames}.")
+            if total_num_frames < 0:
+                raise ValueError(f"{where}: negative frame count {total_num_frames}.")
             if not 0 <= label < num_classes:
                 raise ValueError(
                     f"{where}: label {label} is not a class of the label file (ids 0..{num_classes - 1})."
                 )
             rows.append(
-                {"video": _resolve_path(path, data_root), "num_frames": num_frames, "label": label, "source": where}
+                {
+                    "video": _resolve_path(path, data_root),
+                    "total_num_frames": total_num_frames,
+                    "label": label,
+                    "source": where,
+                }
             )
     if not rows:
         raise ValueError(f"Annotation list {list_file!r} has no videos.")
@@ -200,7 +131,7 @@ def scan_video_folder(
     the log.
 
     Returns:
-        `(rows, labels)`; `num_frames` of the rows is -1 (unknown until counted).
+        `(rows, labels)`; `total_num_frames` of the rows is -1 (unknown until counted).
     """
     if not os.path.isdir(root):
         raise FileNotFoundError(f"Video folder {root!r} does not exist.")
@@ -225,7 +156,12 @@ def scan_video_folder(
             is_video = entry.is_file() and entry.name.lower().endswith(VIDEO_EXTENSIONS)
             if is_video or _is_frame_folder(entry.path, frame_template, frame_start_index):
                 rows.append(
-                    {"video": entry.path, "num_frames": -1, "label": name_to_id[class_name], "source": entry.path}
+                    {
+                        "video": entry.path,
+                        "total_num_frames": -1,
+                        "label": name_to_id[class_name],
+                        "source": entry.path,
+                    }
                 )
             else:
                 ignored.append(entry.path)
@@ -301,19 +237,20 @@ def _load_hub_dataset(data_args: SLLMDataArguments, labels: list[SLLMLabel] | No
                     raise ValueError(f"{where}: the video has neither a path nor bytes.")
             elif not isinstance(video, str):
                 raise ValueError(f"{where}: unsupported video value of type {type(video).__name__}.")
-            rows.append({"video": video, "num_frames": -1, "label": int(label), "source": where})
+            rows.append({"video": video, "total_num_frames": -1, "label": int(label), "source": where})
         out[key] = rows
     return out, labels
 
 
-def _video_source(video):
-    """A path, or the bytes of a `{"path", "bytes"}` video value."""
+def video_source(video):
+    """What the video reader takes for a row's `video` value: a path, or the bytes of a `{"path", "bytes"}` value."""
     if isinstance(video, dict):
         return video["bytes"] if video.get("bytes") is not None else video["path"]
     return video
 
 
-def _video_name(video) -> str:
+def video_name(video) -> str:
+    """A row's `video` value as it is named in messages (its path, or `<video bytes>`)."""
     if isinstance(video, dict):
         return video.get("path") or "<video bytes>"
     return str(video)
@@ -337,7 +274,7 @@ def _check_exists(rows: list[dict], split: str, data_args: SLLMDataArguments) ->
 
 
 def _preflight_row(row: dict, frame_template: str, frame_start_index: int) -> dict:
-    source = _video_source(row["video"])
+    source = video_source(row["video"])
     try:
         if isinstance(source, str) and os.path.isdir(source):
             numbers = _folder_frame_numbers(source, frame_template, frame_start_index)
@@ -346,7 +283,8 @@ def _preflight_row(row: dict, frame_template: str, frame_start_index: int) -> di
             gaps = sorted(set(expected) - set(numbers))
             error = "" if frames > 0 else f"no frame files matching {frame_template!r}"
             if gaps:
-                error = f"frame file {frame_template.format(gaps[0])!r} is missing ({len(gaps)} gap(s) in the numbering)"
+                missing = frame_template.format(gaps[0])
+                error = f"frame file {missing!r} is missing ({len(gaps)} gap(s) in the numbering)"
             return {"counted_frames": frames, "error": error}
         frames = count_frames(source, frame_template=frame_template, frame_start_index=frame_start_index)
         error = "" if frames > 0 else "no decodable frames"
@@ -358,7 +296,7 @@ def _preflight_row(row: dict, frame_template: str, frame_start_index: int) -> di
 def validate_video_dataset(dataset, split: str, data_args: SLLMDataArguments):
     """
     Pre-flight check: opens every video of `dataset`, counts its frames exactly and stores the count in
-    `num_frames`.
+    `total_num_frames`.
 
     Raises:
         `ValueError` listing the bad videos (source line, path, reason) unless `data_args.skip_bad_videos`, in which
@@ -374,7 +312,7 @@ def validate_video_dataset(dataset, split: str, data_args: SLLMDataArguments):
     bad = [index for index, error in enumerate(checked["error"]) if error]
     if bad:
         listing = "\n".join(
-            f"  {checked[index]['source']}: {_video_name(checked[index]['video'])}: {checked[index]['error']}"
+            f"  {checked[index]['source']}: {video_name(checked[index]['video'])}: {checked[index]['error']}"
             for index in bad[:20]
         )
         message = f"{len(bad)} of {len(checked)} {split} videos cannot be used:\n{listing}"
@@ -383,7 +321,7 @@ def validate_video_dataset(dataset, split: str, data_args: SLLMDataArguments):
         logger.warning(f"Skipping {message}")
         bad_set = set(bad)
         checked = checked.select([index for index in range(len(checked)) if index not in bad_set])
-    declared, counted = np.array(checked["num_frames"]), np.array(checked["counted_frames"])
+    declared, counted = np.array(checked["total_num_frames"]), np.array(checked["counted_frames"])
     differ = np.flatnonzero((declared >= 0) & (declared != counted))
     if len(differ):
         examples = ", ".join(
@@ -393,14 +331,15 @@ def validate_video_dataset(dataset, split: str, data_args: SLLMDataArguments):
             f"{len(differ)} {split} videos have another frame count than their list line ({examples}); "
             "sampling uses the real count."
         )
-    checked = checked.remove_columns(["num_frames", "error"]).rename_column("counted_frames", "num_frames")
+    checked = checked.remove_columns(["total_num_frames", "error"])
+    checked = checked.rename_column("counted_frames", "total_num_frames")
     return checked.select_columns(list(ROW_COLUMNS))
 
 
 def load_video_datasets(data_args: SLLMDataArguments) -> SLLMVideoData:
     """
-    Builds the `train` and `validation` datasets (rows `{"video", "num_frames", "label", "source"}`) from the source
-    named by `data_args`: `dataset_name`, annotation lists (`train_list`/`validation_list` + `label_file`), or
+    Builds the `train` and `validation` datasets (rows `{"video", "total_num_frames", "label", "source"}`) from the
+    source named by `data_args`: `dataset_name`, annotation lists (`train_list`/`validation_list` + `label_file`), or
     videofolder trees (`train_dir`/`validation_dir`, optional `label_file`). A split without a source is left out.
     """
     import datasets
@@ -454,7 +393,7 @@ def load_video_datasets(data_args: SLLMDataArguments) -> SLLMVideoData:
         else:
             features = datasets.Features(
                 video=datasets.Value("string"),
-                num_frames=datasets.Value("int64"),
+                total_num_frames=datasets.Value("int64"),
                 label=datasets.ClassLabel(names=[label.name for label in labels]),
                 source=datasets.Value("string"),
             )
@@ -466,197 +405,14 @@ def load_video_datasets(data_args: SLLMDataArguments) -> SLLMVideoData:
     return SLLMVideoData(datasets.DatasetDict(built), labels)
 
 
-# --------------------------------------------------------------------------------------------------------------------
-# Rows -> model inputs
-
-
-class SLLMVideoTransform:
-    """
-    `Dataset.set_transform` callable turning rows into SLLM inputs: TSN sampling of `num_frames * keep_interval`
-    frames (random in training, segment centres at evaluation), decoding of only the needed frames, and the clip
-    transform.
-
-    Training returns per video `pixel_values` `(N, 3, c, c)` (kept frames) and, when `keep_interval > 1`,
-    `skipped_pixel_values` `((N - 1) * (k - 1), 3, c, c)` (restoration targets), both from ONE augmentation draw.
-    Evaluation returns `pixel_values` `(N, 3, c, c)`, or `(V, N, 3, c, c)` for `V = num_clips * num_crops > 1` views,
-    and `skipped_pixel_values` (of the first clip, centre crop) only when `with_skipped=True` (fidelity reports).
-
-    Args:
-        num_frames (`int`): `N`, frames encoded per video (`config.num_frames`).
-        keep_interval (`int`): `k` (`config.keep_interval`).
-        crop_size (`int`): side of the square crops (the vision tower's `image_size`).
-        training (`bool`): random sampling and augmentation, or evaluation sampling and centre/3 crops.
-        seed (`int`): base seed of the sampling and augmentation draws (mixed with torch's per-worker seed).
-        num_clips, num_crops (`int`): evaluation views.
-        with_skipped (`bool`, *optional*): return the skipped frames (default: in training when `k > 1`).
-        augmentation_kwargs (`dict`): arguments of [`SLLMTrainAugmentation`] (`flip_prob`, ...).
-    """
-
-    def __init__(
-        self,
-        num_frames: int,
-        keep_interval: int,
-        crop_size: int,
-        training: bool,
-        seed: int = 3407,
-        num_clips: int = 1,
-        num_crops: int = 1,
-        with_skipped: bool | None = None,
-        frame_template: str = DEFAULT_FRAME_TEMPLATE,
-        frame_start_index: int = 1,
-        augmentation_kwargs: dict | None = None,
-        image_mean=None,
-        image_std=None,
-    ):
-        from modeling_sllm.data.augmentation import SLLMEvalTransform, SLLMTrainAugmentation
-
-        if training and (num_clips != 1 or num_crops != 1):
-            raise ValueError("Multi-view (num_clips/num_crops > 1) is an evaluation protocol.")
-        self.num_frames, self.keep_interval, self.training = num_frames, keep_interval, training
-        self.seed, self.num_clips, self.num_crops = seed, num_clips, num_crops
-        self.with_skipped = (training and keep_interval > 1) if with_skipped is None else with_skipped
-        if self.with_skipped and keep_interval < 2:
-            raise ValueError("with_skipped needs keep_interval >= 2 (k = 1 skips no frames).")
-        self.frame_template, self.frame_start_index = frame_template, frame_start_index
-        norm = {key: value for key, value in (("image_mean", image_mean), ("image_std", image_std)) if value}
-        if training:
-            self.clip_transform = SLLMTrainAugmentation(crop_size=crop_size, **norm, **(augmentation_kwargs or {}))
-        else:
-            self.clip_transform = SLLMEvalTransform(crop_size=crop_size, num_crops=num_crops, **norm)
-            self.centre_transform = SLLMEvalTransform(crop_size=crop_size, num_crops=1, **norm)
-        self._rng_key, self._rng = None, None
-
-    @classmethod
-    def for_model(
-        cls,
-        config,
-        data_args: SLLMDataArguments,
-        *,
-        training: bool,
-        seed: int = 3407,
-        image_mean=None,
-        image_std=None,
-        **kwargs,
-    ) -> "SLLMVideoTransform":
-        """
-        The transform for a model (`SLLMConfig`: frames, keep interval, crop size) and the data arguments (frame
-        files, and in training the augmentation probabilities). `kwargs` go to the constructor (`num_clips`,
-        `num_crops`, `with_skipped`).
-        """
-        augmentation = None
-        if training:
-            augmentation = {
-                "flip_prob": data_args.flip_prob,
-                "color_jitter_prob": data_args.color_jitter_prob,
-                "grayscale_prob": data_args.grayscale_prob,
-            }
-            if not data_args.multiscale_crop:
-                augmentation["scales"] = (1.0,)
-        return cls(
-            num_frames=config.num_frames,
-            keep_interval=config.keep_interval,
-            crop_size=config.vision_config.image_size,
-            training=training,
-            seed=seed,
-            frame_template=data_args.frame_template,
-            frame_start_index=data_args.frame_start_index,
-            augmentation_kwargs=augmentation,
-            image_mean=image_mean,
-            image_std=image_std,
-            **kwargs,
-        )
-
-    def _generator(self) -> np.random.Generator:
-        # torch gives every DataLoader worker (and every epoch) its own seed; mix it in so that workers differ
-        key = (os.getpid(), torch.initial_seed())
-        if key != self._rng_key:
-            self._rng_key, self._rng = key, np.random.default_rng([self.seed, torch.initial_seed() % 2**63])
-        return self._rng
-
-    def _clips(self, num_video_frames: int, rng) -> list:
-        if self.training:
-            return [sample_clip_indices(num_video_frames, self.num_frames, self.keep_interval, training=True, rng=rng)]
-        return [
-            sample_clip_indices(
-                num_video_frames, self.num_frames, self.keep_interval, training=False, clip_index=clip,
-                num_clips=self.num_clips,
-            )
-            for clip in range(self.num_clips)
-        ]
-
-    def transform_one(self, video, source: str = "") -> dict[str, torch.Tensor]:
-        """Inputs of one video (a path, bytes or a `{"path", "bytes"}` value) as described in the class docstring."""
-        rng = self._generator() if self.training else None
-        chosen = {}
-
-        def sample_fn(num_video_frames: int, fps):
-            chosen["clips"] = self._clips(num_video_frames, rng)
-            parts = []
-            for clip in chosen["clips"]:
-                parts.append(clip.kept)
-                if self.with_skipped:
-                    parts.append(clip.skipped)
-            return np.concatenate(parts)
-
-        try:
-            read = read_sampled_frames(
-                _video_source(video),
-                sample_fn,
-                frame_template=self.frame_template,
-                frame_start_index=self.frame_start_index,
-                exact_count=False,
-            )
-        except Exception as exc:
-            where = f"{source}: " if source else ""
-            raise type(exc)(f"{where}cannot read a clip of {_video_name(video)!r}: {exc}") from exc
-
-        frames = read.frames
-        num_kept, num_skipped = self.num_frames, (self.num_frames - 1) * (self.keep_interval - 1)
-        per_clip = num_kept + (num_skipped if self.with_skipped else 0)
-        if self.training:
-            out = self.clip_transform(frames, rng)  # ONE draw for kept and skipped frames
-            result = {"pixel_values": out[:num_kept]}
-            if self.with_skipped:
-                result["skipped_pixel_values"] = out[num_kept:]
-            return result
-        views = []
-        for clip in range(len(chosen["clips"])):
-            kept = frames[clip * per_clip : clip * per_clip + num_kept]
-            views.append(self.clip_transform(kept))  # (num_crops, N, 3, c, c)
-        views = torch.cat(views)
-        result = {"pixel_values": views[0] if views.shape[0] == 1 else views}
-        if self.with_skipped:
-            skipped = frames[num_kept:per_clip]
-            result["skipped_pixel_values"] = self.centre_transform(skipped)[0]
-        return result
-
-    def __call__(self, batch: dict[str, list]) -> dict[str, list]:
-        sources = batch.get("source") or [""] * len(batch["video"])
-        outputs = [self.transform_one(video, source) for video, source in zip(batch["video"], sources)]
-        result = {key: [output[key] for output in outputs] for key in outputs[0]}
-        if "label" in batch:
-            result["labels"] = list(batch["label"])
-        return result
-
-
-def sllm_collate_fn(examples: list[dict]) -> dict[str, torch.Tensor]:
-    """Stacks transformed rows: `pixel_values` `(B, N, 3, c, c)` or `(B, V, N, 3, c, c)`, `labels` `(B,)`, ..."""
-    batch = {}
-    for key in examples[0]:
-        if key == "labels":
-            batch[key] = torch.tensor([example[key] for example in examples], dtype=torch.long)
-        elif key in ("pixel_values", "skipped_pixel_values"):
-            batch[key] = torch.stack([example[key] for example in examples])
-    return batch
-
-
 __all__ = [
+    "ROW_COLUMNS",
     "SLLMDataArguments",
     "SLLMVideoData",
-    "SLLMVideoTransform",
     "load_video_datasets",
     "read_annotation_list",
     "scan_video_folder",
-    "sllm_collate_fn",
     "validate_video_dataset",
+    "video_name",
+    "video_source",
 ]
