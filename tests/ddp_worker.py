@@ -1,8 +1,7 @@
-"""Run by `torchrun --nproc_per_node 2` in test_distributed.py: scripts/train.py's `main`, recording per process which
-videos it decoded and a digest of its parameters after training (written to `$SLLM_DDP_REPORT_DIR/rank<r>.json`)."""
+"""Run by `torchrun --nproc_per_node 2` in test_distributed.py: the train entry point's `main`, recording per process
+which videos it decoded and a digest of its parameters after training (in `$SLLM_DDP_REPORT_DIR/rank<r>.json`)."""
 
 import hashlib
-import importlib.util
 import json
 import os
 import sys
@@ -10,15 +9,13 @@ from pathlib import Path
 
 import torch
 
-from modeling_sllm.data import sources as data_module
+from modeling_sllm.data.inputs import SLLMVideoTransform
+from modeling_sllm.training import cli as train_script
 from modeling_sllm.training.trainer import SLLMTrainer
 
 
-ROOT = Path(__file__).resolve().parents[1]
-from modeling_sllm.training import cli as train_script  # noqa: E402
-
 seen: list[str] = []
-original_transform = data_module.SLLMVideoTransform.transform_one
+original_transform = SLLMVideoTransform.transform_one
 
 
 def recording_transform(self, video, source=""):
@@ -27,7 +24,7 @@ def recording_transform(self, video, source=""):
     return original_transform(self, video, source)
 
 
-data_module.SLLMVideoTransform.transform_one = recording_transform
+SLLMVideoTransform.transform_one = recording_transform
 
 digests: dict[str, str] = {}
 original_train = SLLMTrainer.train

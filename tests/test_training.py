@@ -1,7 +1,7 @@
-"""Training glue and scripts/train.py: YAML + CLI arguments, parameter groups, loss logging, an end-to-end run whose
-folder the pipeline loads, restoration weights that change, and resuming from a checkpoint."""
+"""Training: YAML + CLI arguments, the config as the single source of truth (only the given fields override it),
+parameter groups, loss logging, an end-to-end run of the train entry point whose folder the pipeline loads,
+restoration weights that change, and resuming from a checkpoint."""
 
-import importlib.util
 import json
 import os
 from pathlib import Path
@@ -13,20 +13,27 @@ import yaml
 from transformers import HfArgumentParser, pipeline
 from transformers.trainer_utils import get_last_checkpoint
 
-from modeling_sllm import SLLMForVideoClassification
-from modeling_sllm.data.sources import SLLMDataArguments
+from modeling_sllm import SLLMConfig, SLLMForVideoClassification
+from modeling_sllm.data.arguments import SLLMDataArguments
 from modeling_sllm.demo.tiny_clip import save_tiny_random_clip
-from modeling_sllm.training.trainer import (
+from modeling_sllm.text_features import SLLMLabel
+from modeling_sllm.training import cli as train_script
+from modeling_sllm.training.arguments import (
+    CONFIG_FIELDS,
     SLLMModelArguments,
     SLLMTrainingArguments,
-    build_param_groups,
     parse_args_with_yaml,
 )
+from modeling_sllm.training.trainer import build_model, build_param_groups
 from sllm_testing import tiny_model
 
 
 ROOT = Path(__file__).resolve().parents[1]
-from modeling_sllm.training import cli as train_script  # noqa: E402
+LEFT_RIGHT = [SLLMLabel(0, "left"), SLLMLabel(1, "right")]
+
+
+def _parser() -> HfArgumentParser:
+    return HfArgumentParser((SLLMModelArguments, SLLMDataArguments, SLLMTrainingArguments))
 
 
 def _moving_square(num_frames: int, direction: int, size: int = 48, seed: int = 0) -> list[np.ndarray]:
@@ -88,7 +95,7 @@ def _train_args(tiny_clip_dir, video_tree, output_dir, *extra):
 def test_yaml_config_fills_the_dataclasses_and_the_command_line_overrides(tmp_path):
     config = tmp_path / "c.yaml"
     config.write_text(yaml.safe_dump({"num_frames": 4, "train_list": "t.txt", "output_dir": "out", "learning_rate": 1e-4}))
-    parser = HfArgumentParser((SLLMModelArguments, SLLMDataArguments, SLLMTrainingArguments))
+    parser = _parser()
     model_args, data_args, training_args = parse_args_with_yaml(
         parser, ["--config", str(config), "--learning_rate", "3e-4", "--use_cpu"]
     )
@@ -104,10 +111,80 @@ def test_yaml_config_fills_the_dataclasses_and_the_command_line_overrides(tmp_pa
         parse_args_with_yaml(parser, ["--config", str(tmp_path / "missing.yaml")])
 
 
+def test_config_fields_are_none_unless_given_and_yaml_then_command_line_set_them(tmp_path):
+    """Precedence: the command line over the YAML file over the model's config (None = not given)."""
+    assert set(CONFIG_FIELDS) <= set(SLLMConfig.__dataclass_fields__)
+    assert all(getattr(SLLMModelArguments(), name) is None for name in CONFIG_FIELDS)
+
+    config = tmp_path / "c.yaml"
+    config.write_text(yaml.safe_dump({"temporal_num_layers": 3, "keep_interval": 1, "train_class_embeddings": True,
+                                      "output_dir": "out"}))
+    model_args, _, _ = parse_args_with_yaml(_parser(), ["--config", str(config)])
+    assert model_args.config_overrides() == {
+        "temporal_num_layers": 3, "keep_interval": 1, "train_class_embeddings": True,
+    }
+
+    model_args, _, _ = parse_args_with_yaml(
+        _parser(), ["--config", str(config), "--temporal_num_layers", "2", "--train_class_embeddings", "false",
+                    "--num_frames", "6", "--restoration_trained_by_head"]
+    )
+    assert model_args.config_overrides() == {
+        "num_frames": 6, "keep_interval": 1, "temporal_num_layers": 2, "train_class_embeddings": False,
+        "restoration_trained_by_head": True,
+    }
+
+    model_args, _, _ = parse_args_with_yaml(_parser(), ["--output_dir", "out"])
+    assert model_args.config_overrides() == {}
+
+
+def test_a_new_model_gets_the_config_defaults_and_the_given_fields(tiny_clip_dir):
+    model = build_model(
+        SLLMModelArguments(clip_model_name_or_path=str(tiny_clip_dir), num_frames=2, restoration_num_layers=1),
+        LEFT_RIGHT,
+    )
+    defaults = SLLMConfig()
+    assert (model.config.num_frames, model.config.restoration_num_layers) == (2, 1)
+    for name in set(CONFIG_FIELDS) - {"num_frames", "restoration_num_layers"}:
+        assert getattr(model.config, name) == getattr(defaults, name), name
+    assert len(model.sllm.temporal_head.encoder.layers) == defaults.temporal_num_layers
+    assert model.config.text_model_name_or_path == str(tiny_clip_dir)
+
+
+def test_continuing_from_a_saved_model_keeps_its_config_unless_a_field_is_given(tiny_clip_dir, tmp_path):
+    torch.manual_seed(0)
+    saved = SLLMForVideoClassification.from_clip(
+        str(tiny_clip_dir), class_names=["left", "right"], num_frames=3, keep_interval=2, restoration_num_layers=1,
+        temporal_num_layers=1, restoration_mode="residual", restoration_loss="mse", train_class_embeddings=True,
+    )
+    saved.save_pretrained(tmp_path / "saved")
+    continuing = ["--model_name_or_path", str(tmp_path / "saved"), "--output_dir", str(tmp_path / "out")]
+
+    model_args, _, _ = parse_args_with_yaml(_parser(), continuing)
+    kept = build_model(model_args, LEFT_RIGHT)
+    for name in CONFIG_FIELDS:
+        assert getattr(kept.config, name) == getattr(saved.config, name), name
+    assert len(kept.sllm.temporal_head.encoder.layers) == 1
+    for name, value in saved.state_dict().items():
+        torch.testing.assert_close(kept.state_dict()[name], value, atol=0, rtol=0)
+
+    model_args, _, _ = parse_args_with_yaml(_parser(), continuing + ["--temporal_num_layers", "2"])
+    deeper = build_model(model_args, LEFT_RIGHT)
+    assert deeper.config.temporal_num_layers == 2 and len(deeper.sllm.temporal_head.encoder.layers) == 2
+    for name in set(CONFIG_FIELDS) - {"temporal_num_layers"}:
+        assert getattr(deeper.config, name) == getattr(saved.config, name), name
+    torch.testing.assert_close(deeper.class_embeddings, saved.class_embeddings, atol=0, rtol=0)
+
+    # a given field is checked by the config as when it is built
+    model_args, _, _ = parse_args_with_yaml(_parser(), continuing + ["--temporal_num_layers", "-1"])
+    with pytest.raises(Exception, match=r"temporal_num_layers.*-1"):  # the config's own validation error
+        build_model(model_args, LEFT_RIGHT)
+
+
 @pytest.mark.parametrize("name", ["hmdb51", "ucf101", "k400", "anet", "demo"])
 def test_dataset_configs_parse_with_the_paper_settings(name):
-    parser = HfArgumentParser((SLLMModelArguments, SLLMDataArguments, SLLMTrainingArguments))
-    model_args, data_args, training_args = parse_args_with_yaml(parser, ["--config", str(ROOT / "configs" / f"{name}.yaml")])
+    model_args, data_args, training_args = parse_args_with_yaml(
+        _parser(), ["--config", str(ROOT / "configs" / f"{name}.yaml")]
+    )
     if name == "demo":
         assert data_args.generate_demo_data and model_args.create_tiny_random_clip
         return
@@ -200,7 +277,7 @@ def test_push_to_hub_uploads_the_checked_folder_with_a_card(tiny_clip_dir, video
     from huggingface_hub import ModelCard
 
     output_dir = tmp_path / "pushed"
-    with mock.patch("modeling_sllm.publishing.hub.HfApi") as api_class:
+    with mock.patch("modeling_sllm.publishing.upload.HfApi") as api_class:
         api = api_class.return_value
         api.upload_folder.return_value = "commit"
         results = train_script.main(
@@ -269,14 +346,11 @@ def test_two_stage_recipe_starts_sllm_from_a_trained_baseline(tiny_clip_dir, vid
     assert baseline.config.keep_interval == 1 and baseline.sllm.restoration is None
 
     # before training, stage 2 holds the baseline's tower, head and classifier
-    from modeling_sllm.text_features import SLLMLabel
-    from modeling_sllm.training.trainer import build_model
-
     start = build_model(
-        SLLMModelArguments(model_name_or_path=str(baseline_dir), num_frames=2, keep_interval=2,
-                           restoration_num_layers=1, temporal_num_layers=1),
-        [SLLMLabel(0, "left"), SLLMLabel(1, "right")],
+        SLLMModelArguments(model_name_or_path=str(baseline_dir), keep_interval=2, restoration_num_layers=1),
+        LEFT_RIGHT,
     )
+    assert start.config.num_frames == 2 and start.config.temporal_num_layers == 1  # kept from the baseline
     for name, value in baseline.state_dict().items():
         torch.testing.assert_close(start.state_dict()[name], value, atol=0, rtol=0)
 
@@ -298,14 +372,13 @@ def test_two_stage_recipe_starts_sllm_from_a_trained_baseline(tiny_clip_dir, vid
 def test_a_saved_model_gets_the_text_features_of_new_classes(tiny_clip_dir, tmp_path):
     from transformers import AutoTokenizer, CLIPModel
 
-    from modeling_sllm.text_features import SLLMLabel, encode_prompts
-    from modeling_sllm.training.trainer import build_model
+    from modeling_sllm.text_features import encode_prompts
 
     saved = SLLMForVideoClassification.from_clip(str(tiny_clip_dir), class_names=["left", "right"], num_frames=2)
     saved.save_pretrained(tmp_path / "saved")
     labels = [SLLMLabel(0, "up", "moves up"), SLLMLabel(1, "down", "moves down"), SLLMLabel(2, "spin", "turns")]
     model = build_model(
-        SLLMModelArguments(model_name_or_path=str(tmp_path / "saved"), num_frames=2, prompt_mode="enhance"), labels
+        SLLMModelArguments(model_name_or_path=str(tmp_path / "saved"), prompt_mode="enhance"), labels
     )
     assert model.config.id2label == {0: "up", 1: "down", 2: "spin"} and model.config.prompt_mode == "enhance"
     clip = CLIPModel.from_pretrained(tiny_clip_dir)
