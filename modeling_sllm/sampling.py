@@ -28,6 +28,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .checks import check_positive_int
+
 
 __all__ = ["SLLMClipIndices", "sample_clip_indices", "sample_segment_indices", "split_positions"]
 
@@ -48,18 +50,9 @@ class SLLMClipIndices(NamedTuple):
     skipped: np.ndarray
 
 
-def _check_int(value, name: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise ValueError(f"`{name}` must be an integer, got {value!r} of type {type(value).__name__}")
-    value = int(value)
-    if value < minimum:
-        raise ValueError(f"`{name}` must be >= {minimum}, got {value}")
-    return value
-
-
 def _check_clip(clip_index, num_clips, training: bool) -> tuple[int, int]:
-    num_clips = _check_int(num_clips, "num_clips", 1)
-    clip_index = _check_int(clip_index, "clip_index", 0)
+    num_clips = check_positive_int("num_clips", num_clips)
+    clip_index = check_positive_int("clip_index", clip_index, minimum=0)
     if clip_index >= num_clips:
         raise ValueError(f"`clip_index` must be in [0, num_clips - 1] = [0, {num_clips - 1}], got {clip_index}")
     if training and num_clips > 1:
@@ -100,8 +93,8 @@ def sample_segment_indices(
     if isinstance(num_video_frames, (int, np.integer)) and not isinstance(num_video_frames, bool):
         if num_video_frames == 0:
             raise ValueError("Cannot sample frames from a video with 0 frames")
-    n = _check_int(num_video_frames, "num_video_frames", 1)
-    t = _check_int(num_segments, "num_segments", 1)
+    n = check_positive_int("num_video_frames", num_video_frames)
+    t = check_positive_int("num_segments", num_segments)
     clip_index, num_clips = _check_clip(clip_index, num_clips, training)
     segments = np.arange(t, dtype=np.int64)
 
@@ -134,8 +127,8 @@ def split_positions(num_kept: int, keep_interval: int) -> SLLMClipIndices:
     `split_positions(3, 3)` -> kept `[0, 3, 6]`, skipped `[1, 2, 4, 5]`; `split_positions(4, 1)` -> kept
     `[0, 1, 2, 3]`, skipped `[]`.
     """
-    n = _check_int(num_kept, "num_kept", 1)
-    k = _check_int(keep_interval, "keep_interval", 1)
+    n = check_positive_int("num_kept", num_kept)
+    k = check_positive_int("keep_interval", keep_interval)
     kept = np.arange(n, dtype=np.int64) * k
     skipped = (kept[:-1, None] + np.arange(1, k, dtype=np.int64)[None, :]).reshape(-1)
     return SLLMClipIndices(kept=kept, skipped=skipped)

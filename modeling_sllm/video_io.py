@@ -1,3 +1,4 @@
+# Longer than 500 lines: the one reader of video files, buffers and frame folders (remote code copies it whole).
 # Copyright 2026 The SLLM-HF authors. Licensed under the Apache License, Version 2.0.
 """Reading frames from video files (PyAV) and from folders of frame images, decoding only what is asked for.
 
@@ -32,6 +33,8 @@ import av
 import numpy as np
 from PIL import Image
 from transformers.utils import logging
+
+from .checks import check_positive_int
 
 
 logger = logging.get_logger(__name__)
@@ -392,14 +395,6 @@ def _folder_frame_numbers(folder: str, template: str, start_index: int) -> list[
     return sorted(numbers)
 
 
-def _check_start_index(frame_start_index) -> int:
-    if isinstance(frame_start_index, bool) or not isinstance(frame_start_index, (int, np.integer)):
-        raise ValueError(f"`frame_start_index` must be an integer, got {frame_start_index!r}")
-    if frame_start_index < 0:
-        raise ValueError(f"`frame_start_index` must be >= 0, got {frame_start_index}")
-    return int(frame_start_index)
-
-
 def _count_folder_frames(source: _Source, template: str, start_index: int) -> int:
     return len(_folder_frame_numbers(source.path, template, start_index))
 
@@ -467,7 +462,8 @@ def count_frames(
     """
     resolved = _resolve_source(source)
     if resolved.kind == "folder":
-        return _count_folder_frames(resolved, frame_template, _check_start_index(frame_start_index))
+        start_index = check_positive_int("frame_start_index", frame_start_index, minimum=0)
+        return _count_folder_frames(resolved, frame_template, start_index)
     return _count_video_frames(resolved)
 
 
@@ -502,7 +498,8 @@ def read_frames(
     resolved = _resolve_source(source)
     indices = _check_indices(indices, resolved.name)
     if resolved.kind == "folder":
-        return _read_folder_frames(resolved, indices, frame_template, _check_start_index(frame_start_index))
+        start_index = check_positive_int("frame_start_index", frame_start_index, minimum=0)
+        return _read_folder_frames(resolved, indices, frame_template, start_index)
     return _read_video_frames(resolved, indices)
 
 
@@ -562,7 +559,7 @@ def read_sampled_frames(
         return indices
 
     if resolved.kind == "folder":
-        start_index = _check_start_index(frame_start_index)
+        start_index = check_positive_int("frame_start_index", frame_start_index, minimum=0)
         num_frames = _count_folder_frames(resolved, frame_template, start_index)
         if num_frames == 0:
             raise OSError(f"The frame folder '{resolved.path}' has no files matching '{frame_template}'")

@@ -215,5 +215,14 @@ def test_invalid_arguments_raise_clear_value_errors(call, match):
         call()
 
 
+def test_integer_checks_are_the_shared_positive_int_check():
+    with pytest.raises(ValueError, match=r"^`num_clips` must be an integer >= 1, got 0$"):
+        sample_segment_indices(10, 4, training=False, num_clips=0)
+    with pytest.raises(ValueError, match=r"^`clip_index` must be an integer >= 0, got -1$"):
+        sample_clip_indices(10, 4, 2, training=False, clip_index=-1, num_clips=2)
+    with pytest.raises(ValueError, match=r"^`num_kept` must be an integer >= 1, got True$"):
+        split_positions(True, 2)
+
+
 def test_numpy_integers_are_accepted():
     assert sample_segment_indices(np.int64(16), np.int32(8), training=False).tolist() == list(range(0, 16, 2))

@@ -364,6 +364,16 @@ def test_empty_folder_and_bad_template(tmp_path, frame_folder):
             count_frames(frame_folder, frame_template=template)
 
 
+@pytest.mark.parametrize("start_index", [-1, True, 1.0])
+def test_bad_frame_start_index(frame_folder, start_index):
+    with pytest.raises(ValueError, match="frame_start_index.*integer >= 0"):
+        count_frames(frame_folder, frame_start_index=start_index)
+    with pytest.raises(ValueError, match="frame_start_index.*integer >= 0"):
+        read_frames(frame_folder, [0], frame_start_index=start_index)
+    with pytest.raises(ValueError, match="frame_start_index.*integer >= 0"):
+        read_sampled_frames(frame_folder, lambda n, fps: [0], frame_start_index=start_index)
+
+
 def test_unsupported_source_type():
     with pytest.raises(ValueError, match="Unsupported video source of type int"):
         count_frames(42)
