@@ -1,4 +1,5 @@
-"""SLLMTrainAugmentation (one draw per clip) and SLLMEvalTransform (centre crop = SLLMVideoProcessor, 3 crops)."""
+"""SLLMTrainAugmentation (one draw per clip) and the evaluation transform, `SLLMVideoProcessor.transform_frames`
+(bicubic resize and rounded crops checked against an independent PIL reference on real frames, 3 crops)."""
 
 import dataclasses
 
@@ -7,7 +8,10 @@ import pytest
 import torch
 
 from modeling_sllm.data.augmentation import SLLMAugmentationParameters, SLLMEvalTransform, SLLMTrainAugmentation
+from modeling_sllm.video_io import read_frames
 from modeling_sllm.video_processing_sllm import SLLMVideoProcessor
+from PIL import Image
+from torchvision.transforms.v2 import functional as tvF
 from transformers.image_utils import OPENAI_CLIP_MEAN, OPENAI_CLIP_STD
 
 
@@ -176,62 +180,144 @@ def test_small_frames_are_resized_up():
 
 
 # --------------------------------------------------------------------------------------------------------------------
-# Evaluation transform
+# Evaluation transform: SLLMVideoProcessor.transform_frames, checked against an independent PIL reference
+
+# 384x216 (16:9) is resized to 455x256: 455 - 224 is odd, so a floored crop offset is one pixel off (115 vs 116).
+REAL_SIZES = ("640x272", "768x576", "320x240", "384x216")
 
 
-@pytest.mark.parametrize("shape", [(4, 48, 64), (3, 64, 40), (2, 20, 26), (2, 300, 400)])
-@pytest.mark.parametrize("crop_size", [32, 224])
-def test_eval_centre_crop_equals_video_processor(shape, crop_size):
-    frames = clip_frames(*shape)
-    ours = SLLMEvalTransform(crop_size=crop_size)(frames)
-    processor = SLLMVideoProcessor(crop_size={"height": crop_size, "width": crop_size})
-    reference = processor(frames, do_sample_frames=False, return_tensors="pt")["pixel_values"]
-    assert ours.shape == (1, shape[0], 3, crop_size, crop_size) and ours.dtype == torch.float32
-    torch.testing.assert_close(ours, reference, rtol=0, atol=1e-5)
+def release_eval_transform(path, short_side=256, crop=224) -> np.ndarray:
+    """The authors' evaluation preprocessing written independently with PIL: short side to 256 with PIL BICUBIC
+    (long side `int(256 * long / short)`), crop at `round((side - 224) / 2)`, `/ 255`, CLIP mean/std.
+
+    Returns: `np.ndarray` of shape `(crop, crop, 3)`, float64."""
+    with Image.open(path) as image:
+        image = image.convert("RGB")
+    width, height = image.size
+    if width <= height:
+        size = (short_side, int(short_side * height / width))
+    else:
+        size = (int(short_side * width / height), short_side)
+    image = image.resize(size, Image.BICUBIC)
+    left, top = round((size[0] - crop) / 2), round((size[1] - crop) / 2)
+    pixels = np.asarray(image.crop((left, top, left + crop, top + crop)), dtype=np.float64) / 255.0
+    return (pixels - np.array(OPENAI_CLIP_MEAN)) / np.array(OPENAI_CLIP_STD)
 
 
-def test_eval_default_short_side():
-    assert SLLMEvalTransform().short_side == 256
-    assert SLLMEvalTransform(crop_size=336).short_side == 384
-    assert SLLMEvalTransform(crop_size=32).short_side == 37
-    assert SLLMEvalTransform().resized_size(240, 320) == (256, 341)
+def uint8_levels(values: np.ndarray, reference: np.ndarray) -> float:
+    """Largest difference of CLIP-normalised frames `(..., 3)` channels last, in uint8 levels (x std x 255)."""
+    return float((np.abs(values - reference) * np.array(OPENAI_CLIP_STD) * 255).max())
+
+
+@pytest.fixture(scope="module")
+def real_frame_folders(bikes_video, tmp_path_factory):
+    """JPEG frame folders (`img_00001.jpg`, ... 10 frames) of real camera footage (bikes.mp4): 640x272 as decoded,
+    768x576 (a mosaic of six 384x192 tiles), 320x240 and 384x216 (crops)."""
+    frames = read_frames(bikes_video, list(range(0, 250, 25)))
+
+    def mosaic(i):
+        tiles = [frames[(i + j) % len(frames)][40:232, 40 * j : 40 * j + 384] for j in range(6)]
+        return np.concatenate([np.concatenate(tiles[2 * row : 2 * row + 2], axis=1) for row in range(3)], axis=0)
+
+    makers = {
+        "640x272": lambda i: frames[i],
+        "768x576": mosaic,
+        "320x240": lambda i: frames[i][16:256, 150:470],
+        "384x216": lambda i: frames[i][28:244, 100:484],
+    }
+    root = tmp_path_factory.mktemp("real_frames")
+    for name, make in makers.items():
+        (root / name).mkdir()
+        for i in range(len(frames)):
+            frame = np.ascontiguousarray(make(i))
+            assert f"{frame.shape[1]}x{frame.shape[0]}" == name
+            Image.fromarray(frame).save(root / name / f"img_{i + 1:05d}.jpg", quality=90)
+    return {name: root / name for name in makers}
+
+
+@pytest.mark.parametrize("size", REAL_SIZES)
+def test_processor_matches_the_pil_bicubic_reference_on_real_frames(real_frame_folders, size):
+    folder = real_frame_folders[size]
+    out = SLLMVideoProcessor(num_frames=4, keep_interval=2)(str(folder), return_tensors="pt", return_metadata=True)
+    ours = out["pixel_values"][0].permute(0, 2, 3, 1).double().numpy()
+    files = [folder / f"img_{index + 1:05d}.jpg" for index in out["video_metadata"][0].frames_indices]
+    reference = np.stack([release_eval_transform(path) for path in files])
+    assert ours.shape == reference.shape == (4, 224, 224, 3)
+    assert uint8_levels(ours, reference) <= 2 + 1e-3
+
+    # The tolerance tells the roads apart: the former one (bilinear, floored crop offsets) is far off on these frames.
+    frames = torch.from_numpy(np.stack([np.asarray(Image.open(path).convert("RGB")) for path in files]))
+    height, width = frames.shape[1:3]
+    resized = (256, int(256 * width / height)) if height <= width else (int(256 * height / width), 256)
+    old = tvF.resize(frames.permute(0, 3, 1, 2), list(resized), interpolation=tvF.InterpolationMode.BILINEAR)
+    top, left = (resized[0] - 224) // 2, (resized[1] - 224) // 2
+    old = old[..., top : top + 224, left : left + 224].permute(0, 2, 3, 1).double().numpy() / 255.0
+    old = (old - np.array(OPENAI_CLIP_MEAN)) / np.array(OPENAI_CLIP_STD)
+    assert uint8_levels(old, reference) > 5
+
+
+@pytest.mark.parametrize("width, left", [(455, 116), (454, 115), (453, 114), (341, 58), (602, 189)])
+def test_crop_offsets_are_rounded_like_torchvision(width, left):
+    """`round((W - 224) / 2)` (Python's round, as torchvision's CenterCrop): 455 -> 116 where flooring gives 115."""
+    columns = np.arange(width)
+    frame = np.zeros((256, width, 3), dtype=np.uint8)
+    frame[..., 0], frame[..., 1] = columns % 256, columns // 256  # every column says where it is
+    processor = SLLMVideoProcessor(do_resize=False, do_rescale=False, do_normalize=False)
+
+    def first_column(view):  # view (3, 224, 224)
+        return int(view[0, 0, 0]) + 256 * int(view[1, 0, 0])
+
+    assert first_column(processor.transform_frames(frame[None])[0, 0]) == left == round((width - 224) / 2)
+    # The base-class hook is rounded too, and a portrait frame gets the same offset from the top.
+    assert first_column(processor.center_crop(torch.from_numpy(frame).permute(2, 0, 1), processor.crop_size)) == left
+    portrait = processor.transform_frames(np.ascontiguousarray(frame.transpose(1, 0, 2))[None])[0, 0]
+    assert int(portrait[0, 0, 0]) + 256 * int(portrait[1, 0, 0]) == left
 
 
 @pytest.mark.parametrize("landscape", [True, False])
 def test_three_crops_along_the_long_side(landscape):
-    """No resize (short side = crop): crop k must start at column (row) 0, centre, end of the long side."""
-    height, width = (32, 80) if landscape else (80, 32)
+    """Crop k starts at column (row) 0, the rounded centre and the end of the long side; crop 1 is the centre crop."""
+    height, width = (32, 81) if landscape else (81, 32)
     y, x = np.mgrid[0:height, 0:width]
-    frame = np.stack([x * 3, y * 3, np.zeros_like(x)], axis=-1).astype(np.uint8)
-    frames = np.stack([frame, frame])
-    transform = SLLMEvalTransform(crop_size=32, short_side=32, num_crops=3, image_mean=0.0, image_std=1 / 255)
-    views = transform(frames)
+    frames = np.stack([np.stack([x * 3, y * 3, np.zeros_like(x)], axis=-1).astype(np.uint8)] * 2)
+    processor = SLLMVideoProcessor(crop_size=32, do_resize=False, do_rescale=False, do_normalize=False)
+    views = processor.transform_frames(frames, num_crops=3)
     assert views.shape == (3, 2, 3, 32, 32)
-    axis_channel, axis = (0, -1) if landscape else (1, -2)
-    starts = [int(views[k, 0, axis_channel].amin().item()) // 3 for k in range(3)]
-    assert starts == [0, 24, 48]
-    # The other axis is centred (no free space here) and crop 1 is the centre crop.
-    centre = SLLMEvalTransform(crop_size=32, short_side=32, image_mean=0.0, image_std=1 / 255)(frames)
-    torch.testing.assert_close(views[1], centre[0], rtol=0, atol=0)
-    expected_offsets = [(0, 0), (0, 24), (0, 48)] if landscape else [(0, 0), (24, 0), (48, 0)]
-    assert transform.crop_offsets(height, width) == expected_offsets
-    assert views.shape[axis] == 32
+    channel = 0 if landscape else 1
+    assert [int(views[k, 0, channel].min()) // 3 for k in range(3)] == [0, 24, 49]  # round(49 / 2) = 24
+    torch.testing.assert_close(views[1], processor.transform_frames(frames)[0], rtol=0, atol=0)
 
 
-def test_three_crops_on_resized_frames():
-    transform = SLLMEvalTransform(crop_size=32, num_crops=3)
-    views = transform(clip_frames(num_frames=2, height=48, width=96))
-    assert views.shape == (3, 2, 3, 32, 32)
-    assert transform.resized_size(48, 96) == (37, 74)
-    assert transform.crop_offsets(37, 74) == [(2, 0), (2, 21), (2, 42)]
-    assert not torch.equal(views[0], views[2])
+def test_three_crops_of_resized_frames_and_small_frames():
+    processor = SLLMVideoProcessor(crop_size=32, do_rescale=False, do_normalize=False)
+    frames = clip_frames(num_frames=2, height=48, width=96)
+    resized = processor(frames, do_sample_frames=False, do_center_crop=False, return_tensors="pt")["pixel_values"][0]
+    assert resized.shape == (2, 3, 37, 74)  # short side round(32 * 256 / 224) = 37, long side int(37 * 2)
+    views = processor.transform_frames(frames, num_crops=3)
+    for view, left in zip(views, (0, 21, 42)):  # top round(5 / 2) = 2
+        torch.testing.assert_close(view, resized[..., 2:34, left : left + 32], rtol=0, atol=0)
+    # A short side below the crop is padded with zeros to the crop size.
+    small = SLLMVideoProcessor(crop_size=32, size={"shortest_edge": 16}).transform_frames(frames, num_crops=3)
+    assert small.shape == (3, 2, 3, 32, 32)
 
 
-def test_eval_small_frames_and_short_side_below_crop():
-    out = SLLMEvalTransform(crop_size=32)(clip_frames(num_frames=2, height=6, width=9))
-    assert out.shape == (1, 2, 3, 32, 32)
-    out = SLLMEvalTransform(crop_size=32, short_side=16, num_crops=3)(clip_frames(num_frames=2, height=40, width=60))
-    assert out.shape == (3, 2, 3, 32, 32)
+@pytest.mark.parametrize("shape", [(4, 48, 64), (3, 64, 40), (2, 300, 400)])
+def test_transform_frames_is_what_the_call_does(shape):
+    frames = clip_frames(*shape)
+    processor = SLLMVideoProcessor(crop_size=32)
+    called = processor(frames, do_sample_frames=False, return_tensors="pt")["pixel_values"][0]
+    ours = processor.transform_frames(frames)
+    assert ours.shape == (1, shape[0], 3, 32, 32) and ours.dtype == torch.float32
+    torch.testing.assert_close(ours[0], called, rtol=0, atol=0)
+    three = processor(frames, do_sample_frames=False, num_crops=3, return_tensors="pt")["pixel_values"][0]
+    from_tensor = processor.transform_frames(torch.from_numpy(frames), num_crops=3)
+    torch.testing.assert_close(from_tensor, three, rtol=0, atol=0)
+
+
+def test_deprecated_eval_transform_is_the_processor():
+    frames = clip_frames(num_frames=3, height=40, width=70)
+    expected = SLLMVideoProcessor(crop_size=32).transform_frames(frames, num_crops=3)
+    torch.testing.assert_close(SLLMEvalTransform(crop_size=32, num_crops=3)(frames), expected, rtol=0, atol=0)
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -253,16 +339,16 @@ def test_bad_frames(frames, message):
     with pytest.raises(ValueError, match=message):
         SLLMTrainAugmentation(crop_size=8)(frames, np.random.default_rng(0))
     with pytest.raises(ValueError, match=message):
-        SLLMEvalTransform(crop_size=8)(frames)
+        SLLMVideoProcessor(crop_size=8).transform_frames(frames)
 
 
 def test_bad_arguments():
     with pytest.raises(TypeError, match="np.random.Generator"):
         SLLMTrainAugmentation(crop_size=8)(clip_frames(num_frames=1), 3407)
-    with pytest.raises(ValueError, match="num_crops"):
-        SLLMEvalTransform(num_crops=2)
-    with pytest.raises(ValueError, match="crop_size"):
-        SLLMEvalTransform(crop_size=0)
+    with pytest.raises(ValueError, match="num_crops.*1.*or 3"):
+        SLLMVideoProcessor().transform_frames(clip_frames(), num_crops=2)
+    with pytest.raises(ValueError, match="crop_size.*>= 1"):
+        SLLMVideoProcessor(crop_size=0)
     with pytest.raises(ValueError, match="scales"):
         SLLMTrainAugmentation(scales=(1.0, 1.5))
     with pytest.raises(ValueError, match="flip_prob"):
@@ -270,4 +356,6 @@ def test_bad_arguments():
     with pytest.raises(ValueError, match="hue"):
         SLLMTrainAugmentation(hue=0.7)
     with pytest.raises(ValueError, match="image_mean"):
-        SLLMEvalTransform(image_mean=(0.5, 0.5))
+        SLLMVideoProcessor(image_mean=(0.5, 0.5))
+    with pytest.raises(ValueError, match="max_distort.*>= 0"):
+        SLLMTrainAugmentation(max_distort=-1)

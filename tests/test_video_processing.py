@@ -1,4 +1,5 @@
-"""SLLMVideoProcessor: TSN sampling, decoding only the kept frames, CLIP preprocessing, save/load."""
+"""SLLMVideoProcessor: TSN sampling, decoding only the kept frames, CLIP preprocessing (checked against an
+independent PIL reference), multi-view clips x crops, skipped frames, frame folders, save/load."""
 
 import io
 import re
@@ -9,8 +10,9 @@ import torch
 
 from modeling_sllm import video_processing_sllm
 from modeling_sllm.sampling import sample_clip_indices
+from modeling_sllm.video_io import read_frames
 from modeling_sllm.video_processing_sllm import SLLMVideoProcessor
-from transformers.image_utils import OPENAI_CLIP_MEAN, OPENAI_CLIP_STD
+from transformers.image_utils import OPENAI_CLIP_MEAN, OPENAI_CLIP_STD, PILImageResampling
 
 
 RAW = dict(do_resize=False, do_center_crop=False, do_rescale=False, do_normalize=False)  # frames as decoded
@@ -30,6 +32,8 @@ def test_defaults():
     assert tuple(processor.image_mean) == tuple(OPENAI_CLIP_MEAN)
     assert tuple(processor.image_std) == tuple(OPENAI_CLIP_STD)
     assert processor.model_input_names == ["pixel_values"]
+    assert processor.resample == PILImageResampling.BICUBIC
+    assert (processor.num_clips, processor.num_crops) == (1, 1)
 
 
 def test_path_output_shape_dtype(video_path):
@@ -227,7 +231,7 @@ def test_remote_code_copies_sibling_modules_and_loads(tmp_path, video_path):
     folder = tmp_path / "sllm-remote-processor"
     processor = SLLMVideoProcessor(num_frames=3, keep_interval=2, crop_size=32)
     processor.save_pretrained(folder)
-    for module in ("video_processing_sllm.py", "sampling.py", "video_io.py"):
+    for module in ("video_processing_sllm.py", "sampling.py", "video_io.py", "checks.py"):
         assert (folder / module).is_file(), module
     expected = processor(str(video_path), return_tensors="pt")["pixel_values"]
     auto = AutoVideoProcessor.from_pretrained(folder, trust_remote_code=True)
@@ -293,3 +297,176 @@ def test_http_url_is_downloaded_and_decoded(tmp_path, video_path, monkeypatch):
     finally:
         server.shutdown()
         server.server_close()
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Multi-view testing (clips x crops), skipped frames, frame folders
+
+
+def eval_clips(total, num_frames, keep_interval, num_clips):
+    """The `SLLMClipIndices` of each of `num_clips` evaluation clips."""
+    return [
+        sample_clip_indices(total, num_frames, keep_interval, training=False, clip_index=clip, num_clips=num_clips)
+        for clip in range(num_clips)
+    ]
+
+
+def expected_views(processor, source, num_frames, keep_interval, num_clips, num_crops, total):
+    """Views `(C * num_crops, N, 3, c, c)` built independently: each clip's frames read on their own, transformed."""
+    clips = eval_clips(total, num_frames, keep_interval, num_clips)
+    return torch.cat([processor.transform_frames(read_frames(source, c.kept), num_crops=num_crops) for c in clips])
+
+
+@pytest.mark.parametrize("num_clips, num_crops", [(2, 3), (3, 1), (1, 3)])
+def test_multi_view_shapes_and_clip_major_order(video_path, num_clips, num_crops):
+    processor = SLLMVideoProcessor(num_frames=4, keep_interval=2, crop_size=32)
+    out = processor(video_path, num_clips=num_clips, num_crops=num_crops, return_tensors="pt", return_metadata=True)
+    views = num_clips * num_crops
+    assert out["pixel_values"].shape == (1, views, 4, 3, 32, 32)
+    expected = expected_views(processor, video_path, 4, 2, num_clips, num_crops, total=30)
+    torch.testing.assert_close(out["pixel_values"][0], expected, rtol=0, atol=0)  # view v = clip v // C, crop v % C
+    kept = [clip.kept for clip in eval_clips(30, 4, 2, num_clips)]
+    assert out["video_metadata"][0].frames_indices == np.concatenate(kept).tolist()
+    assert len({tuple(clip) for clip in kept}) == num_clips  # clips are different frames
+
+
+def test_centre_view_of_a_multi_view_call_is_the_single_view(video_path, frame_folder):
+    processor = SLLMVideoProcessor(num_frames=4, keep_interval=2, crop_size=32)
+    for source in (video_path, str(frame_folder)):
+        single = processor(source, return_tensors="pt")["pixel_values"]
+        assert single.shape == (1, 4, 3, 32, 32)
+        three_crops = processor(source, num_crops=3, return_tensors="pt")["pixel_values"]
+        torch.testing.assert_close(three_crops[:, 1], single, rtol=0, atol=0)  # crop 1 is the centre crop
+        # with an odd number of clips the middle clip is the single clip (centres of the segments)
+        nine = processor(source, num_clips=3, num_crops=3, return_tensors="pt")["pixel_values"]
+        torch.testing.assert_close(nine[:, 4], single, rtol=0, atol=0)
+        assert not torch.equal(three_crops[:, 0], single)
+
+
+def test_view_0_is_the_start_of_the_long_side():
+    """(num_clips=1, num_crops=3): view 0 is the left crop of landscape frames (top crop of portrait ones)."""
+    y, x = np.mgrid[0:40, 0:100]
+    frames = np.stack([np.stack([x, y, np.zeros_like(x)], axis=-1).astype(np.uint8)] * 6)
+    raw = dict(do_resize=False, do_rescale=False, do_normalize=False, crop_size=32)
+    out = SLLMVideoProcessor(num_frames=2, keep_interval=2, **raw)(frames, num_crops=3, return_tensors="pt")
+    views = out["pixel_values"][0]  # (3, 2, 3, 32, 32)
+    assert [int(views[k, 0, 0, 0, 0]) for k in range(3)] == [0, 34, 68] and int(views[0, 0, 1, 0, 0]) == 4
+    portrait = np.ascontiguousarray(frames.transpose(0, 2, 1, 3))
+    out = SLLMVideoProcessor(num_frames=2, keep_interval=2, **raw)(portrait, num_crops=3, return_tensors="pt")
+    assert [int(out["pixel_values"][0, k, 0, 0, 0, 0]) for k in range(3)] == [0, 34, 68]  # x and y swapped
+
+
+def test_skipped_frames_shapes_values_and_one_decoding_pass(video_path, monkeypatch):
+    calls = []
+    original = video_processing_sllm.read_sampled_frames
+
+    def recording(source, sample_fn, **kwargs):
+        result = original(source, sample_fn, **kwargs)
+        calls.append(result.indices.tolist())
+        return result
+
+    monkeypatch.setattr(video_processing_sllm, "read_sampled_frames", recording)
+    processor = SLLMVideoProcessor(num_frames=4, keep_interval=3, crop_size=32)
+    out = processor(video_path, return_skipped_frames=True, return_tensors="pt", return_metadata=True)
+    clip = sample_clip_indices(30, 4, 3, training=False)
+    assert out["pixel_values"].shape == (1, 4, 3, 32, 32)
+    assert out["skipped_pixel_values"].shape == (1, 6, 3, 32, 32)  # (N - 1)(k - 1)
+    assert calls == [clip.kept.tolist() + clip.skipped.tolist()] == [out["video_metadata"][0].frames_indices]
+    expected = processor.transform_frames(read_frames(video_path, clip.skipped))[0]
+    torch.testing.assert_close(out["skipped_pixel_values"][0], expected, rtol=0, atol=0)
+
+    # Multi-view: the skipped frames are those of the first clip, centre crop; still one pass per video.
+    calls.clear()
+    multi = processor(video_path, num_clips=2, num_crops=3, return_skipped_frames=True, return_tensors="pt")
+    first, second = eval_clips(30, 4, 3, num_clips=2)
+    assert calls == [first.kept.tolist() + second.kept.tolist() + first.skipped.tolist()]
+    assert multi["pixel_values"].shape == (1, 6, 4, 3, 32, 32)
+    assert multi["skipped_pixel_values"].shape == (1, 6, 3, 32, 32)
+    expected = processor.transform_frames(read_frames(video_path, first.skipped))[0]
+    torch.testing.assert_close(multi["skipped_pixel_values"][0], expected, rtol=0, atol=0)
+
+
+def test_skipped_frames_edge_cases(video_path, frame_content):
+    processor = SLLMVideoProcessor(num_frames=4, keep_interval=1, crop_size=32)
+    assert "skipped_pixel_values" not in processor(video_path, return_skipped_frames=True, return_tensors="pt")
+    one = SLLMVideoProcessor(num_frames=1, keep_interval=2, crop_size=32)(
+        video_path, return_skipped_frames=True, return_tensors="pt"
+    )
+    assert one["skipped_pixel_values"].shape == (1, 0, 3, 32, 32)
+    array = np.stack([frame_content(i) for i in range(30)])  # decoded frames are sampled the same way
+    from_array = SLLMVideoProcessor(num_frames=4, keep_interval=3, crop_size=32)(
+        [array, array], return_skipped_frames=True, return_tensors="pt"
+    )
+    from_path = SLLMVideoProcessor(num_frames=4, keep_interval=3, crop_size=32)(
+        video_path, return_skipped_frames=True, return_tensors="pt"
+    )
+    assert from_array["skipped_pixel_values"].shape == (2, 6, 3, 32, 32)
+    torch.testing.assert_close(
+        from_array["skipped_pixel_values"][1], from_path["skipped_pixel_values"][0], rtol=0, atol=0
+    )
+
+
+def test_frame_folder_with_another_template_and_start_index(make_frame_folder, decode_frame_index):
+    folder = make_frame_folder("zero_based", num_frames=20, template="frame{:04d}.png", start_index=0)
+    expected = sample_clip_indices(20, 4, 2, training=False).kept.tolist()
+    processor = SLLMVideoProcessor(num_frames=4, keep_interval=2, **RAW)
+    out = processor(str(folder), frame_template="frame{:04d}.png", frame_start_index=0, return_tensors="pt")
+    assert frame_indices(out["pixel_values"][0], decode_frame_index) == expected
+    # the same naming as processor attributes (saved in its config)
+    naming = {"frame_template": "frame{:04d}.png", "frame_start_index": 0}
+    saved = SLLMVideoProcessor(num_frames=4, keep_interval=2, **naming, **RAW)
+    from_attributes = saved(str(folder), return_tensors="pt")["pixel_values"]
+    torch.testing.assert_close(from_attributes, out["pixel_values"], rtol=0, atol=0)
+    # numbered from 1, frame file 0 is not a frame: the indices shift by one
+    shifted = processor(str(folder), frame_template="frame{:04d}.png", return_tensors="pt")["pixel_values"][0]
+    expected = [index + 1 for index in sample_clip_indices(19, 4, 2, training=False).kept]
+    assert frame_indices(shifted, decode_frame_index) == expected
+    with pytest.raises(OSError, match="no files matching 'img_"):
+        processor(str(folder), return_tensors="pt")
+
+
+def test_resample_is_saved_and_read_from_the_config(tmp_path, video_path):
+    import json
+
+    processor = SLLMVideoProcessor(num_frames=2, crop_size=32)
+    processor.save_pretrained(tmp_path / "bicubic")
+    assert json.loads((tmp_path / "bicubic" / "video_preprocessor_config.json").read_text())["resample"] == 3
+    bilinear = SLLMVideoProcessor(num_frames=2, crop_size=32, resample=PILImageResampling.BILINEAR, num_crops=3)
+    bilinear.save_pretrained(tmp_path / "bilinear")
+    config = json.loads((tmp_path / "bilinear" / "video_preprocessor_config.json").read_text())
+    assert (config["resample"], config["num_crops"], config["num_clips"]) == (2, 3, 1)
+    loaded = SLLMVideoProcessor.from_pretrained(tmp_path / "bilinear")
+    assert loaded.resample == PILImageResampling.BILINEAR and loaded.num_crops == 3
+    out = loaded(video_path, return_tensors="pt")["pixel_values"]
+    assert out.shape == (1, 3, 2, 3, 32, 32)  # the saved num_crops is the default view
+    torch.testing.assert_close(out, bilinear(video_path, return_tensors="pt")["pixel_values"], rtol=0, atol=0)
+    assert not torch.equal(out[:, 1], processor(video_path, return_tensors="pt")["pixel_values"])
+    assert SLLMVideoProcessor.from_pretrained(tmp_path / "bicubic").resample == PILImageResampling.BICUBIC
+
+
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        ({"num_clips": 0}, "num_clips.*>= 1"),
+        ({"num_clips": True}, "num_clips"),
+        ({"num_clips": 1.5}, "num_clips.*integer"),
+        ({"num_crops": 2}, "num_crops.*1.*or 3"),
+        ({"num_crops": 0}, "num_crops.*>= 1"),
+        ({"frame_start_index": -1}, "frame_start_index.*>= 0"),
+        ({"frame_template": 5}, "frame_template"),
+        ({"num_clips": 2, "do_sample_frames": False}, "need frame sampling"),
+        ({"return_skipped_frames": True, "do_sample_frames": False}, "need frame sampling"),
+    ],
+)
+def test_invalid_view_arguments(video_path, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        SLLMVideoProcessor(crop_size=32)(video_path, **kwargs)
+
+
+def test_invalid_view_attributes():
+    with pytest.raises(ValueError, match="num_crops.*1.*or 3"):
+        SLLMVideoProcessor(num_crops=4)
+    with pytest.raises(ValueError, match="num_clips.*>= 1"):
+        SLLMVideoProcessor(num_clips=0)
+    with pytest.raises(ValueError, match="num_crops.*1.*or 3"):
+        SLLMVideoProcessor().transform_frames(np.zeros((1, 8, 8, 3), dtype=np.uint8), num_crops=2)

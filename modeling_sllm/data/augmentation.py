@@ -1,15 +1,15 @@
 # Copyright 2026 The SLLM-HF authors. Licensed under the Apache License, Version 2.0.
-"""Clip-level training augmentation and multi-view evaluation transforms for SLLM (Text4Vis/TSN style).
+"""Clip-level training augmentation for SLLM (Text4Vis/TSN style).
 
-Both transforms take the RGB frames of ONE clip, `(T, H, W, 3)` uint8 (a `np.ndarray` or a `torch.Tensor`), and
-return CLIP-normalised float32 tensors with channels first.
+[`SLLMTrainAugmentation`] takes the RGB frames of ONE clip, `(T, H, W, 3)` uint8 (a `np.ndarray` or a
+`torch.Tensor`), draws every random choice (multi-scale crop, horizontal flip, colour jitter and its order,
+grayscale) ONCE per clip and applies it to all `T` frames, as one batched tensor operation, returning CLIP-normalised
+float32 frames `(T, 3, c, c)`. SLLM's restoration targets (the skipped frames) therefore see exactly the same crop,
+flip and colours as the kept frames they are compared with; the released code augmented them in two separate calls,
+with different draws. The crop is resized bilinearly, as the release's `GroupMultiScaleCrop` does.
 
-- [`SLLMTrainAugmentation`] draws every random choice (multi-scale crop, horizontal flip, colour jitter and its
-  order, grayscale) ONCE per clip and applies it to all `T` frames, as one batched tensor operation. SLLM's
-  restoration targets (the skipped frames) therefore see exactly the same crop, flip and colours as the kept frames
-  they are compared with; the released code augmented them in two separate calls, with different draws.
-- [`SLLMEvalTransform`] resizes the short side and takes one centre crop (identical, to float precision, to
-  [`SLLMVideoProcessor`]) or three crops along the long side (Text4Vis 3-crop testing).
+Evaluation has one road, [`SLLMVideoProcessor`] (bicubic resize, rounded crop offsets, centre or 3 crops);
+`SLLMEvalTransform` is a deprecated alias of its [`~SLLMVideoProcessor.transform_frames`].
 """
 
 from dataclasses import dataclass
@@ -19,21 +19,16 @@ import torch
 from torchvision.transforms.v2 import functional as tvF
 from transformers.image_utils import OPENAI_CLIP_MEAN, OPENAI_CLIP_STD
 
+from modeling_sllm.checks import check_positive_int
+from modeling_sllm.video_processing_sllm import SLLMVideoProcessor, frames_to_tensor
+
 
 __all__ = ["SLLMAugmentationParameters", "SLLMEvalTransform", "SLLMTrainAugmentation"]
 
-# CLIP/Text4Vis evaluation: the short side is resized to 256 for a 224 crop (the same ratio for other crop sizes).
-_RESIZE_RATIO = 256 / 224
 # TSN's "more fixed crops" grid: (column, row) on a 5 x 5 lattice of offsets with steps of (free space) // 4.
 _FIXED_CROP_GRID = ((0, 0), (4, 0), (0, 4), (4, 4), (2, 2))
 _MORE_FIXED_CROP_GRID = _FIXED_CROP_GRID + ((0, 2), (4, 2), (2, 4), (2, 0), (1, 1), (3, 1), (1, 3), (3, 3))
 _JITTER_OPERATIONS = ("brightness", "contrast", "saturation", "hue")
-
-
-def _check_positive_int(name: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"`{name}` must be an integer >= 1, got {value!r}")
-    return int(value)
 
 
 def _check_probability(name: str, value) -> float:
@@ -56,52 +51,11 @@ def _check_mean_std(image_mean, image_std) -> tuple[tuple[float, ...], tuple[flo
     return mean, std
 
 
-def _frames_to_tensor(frames) -> torch.Tensor:
-    """
-    Checks one clip of RGB frames and returns it as a contiguous uint8 tensor `(T, 3, H, W)`, channels first.
-
-    Args:
-        frames (`np.ndarray` or `torch.Tensor` of shape `(T, H, W, 3)`, dtype uint8): the frames of one clip.
-    """
-    if isinstance(frames, np.ndarray):
-        if frames.dtype != np.uint8:
-            raise ValueError(
-                f"Expected uint8 RGB frames of shape (T, H, W, 3), got a numpy array of dtype {frames.dtype} and "
-                f"shape {tuple(frames.shape)}"
-            )
-        tensor = torch.from_numpy(np.ascontiguousarray(frames))
-    elif isinstance(frames, torch.Tensor):
-        if frames.dtype != torch.uint8:
-            raise ValueError(
-                f"Expected uint8 RGB frames of shape (T, H, W, 3), got a tensor of dtype {frames.dtype} and shape "
-                f"{tuple(frames.shape)}"
-            )
-        tensor = frames.detach()
-    else:
-        raise ValueError(
-            f"Expected the frames of one clip as a uint8 np.ndarray or torch.Tensor of shape (T, H, W, 3), got "
-            f"{type(frames).__name__}"
-        )
-    if tensor.ndim != 4 or tensor.shape[-1] != 3 or min(tensor.shape[:3]) < 1:
-        raise ValueError(
-            f"Expected the frames of one clip with shape (T, H, W, 3) (T, H, W >= 1, RGB channels last), got shape "
-            f"{tuple(tensor.shape)}"
-        )
-    return tensor.permute(0, 3, 1, 2).contiguous()
-
-
 def _resize(frames: torch.Tensor, height: int, width: int) -> torch.Tensor:
     """Bilinear, antialiased resize of `(T, 3, H, W)` frames (a no-op when the size already matches)."""
     if frames.shape[-2:] == (height, width):
         return frames
     return tvF.resize(frames, [height, width], interpolation=tvF.InterpolationMode.BILINEAR, antialias=True)
-
-
-def _normalize_uint8(frames: torch.Tensor, mean: tuple[float, ...], std: tuple[float, ...]) -> torch.Tensor:
-    """`(x / 255 - mean) / std` for uint8 frames `(..., 3, H, W)`, computed as `BaseVideoProcessor` does (float32)."""
-    mean_255 = torch.tensor(mean, dtype=torch.float32) * 255.0
-    std_255 = torch.tensor(std, dtype=torch.float32) * 255.0
-    return tvF.normalize(frames.to(torch.float32), mean_255.tolist(), std_255.tolist())
 
 
 @dataclass(frozen=True)
@@ -179,7 +133,7 @@ class SLLMTrainAugmentation:
 
     ```python
     >>> import numpy as np
-    >>> from modeling_sllm.transforms import SLLMTrainAugmentation
+    >>> from modeling_sllm.data.augmentation import SLLMTrainAugmentation
 
     >>> augment = SLLMTrainAugmentation(crop_size=224)
     >>> frames = np.zeros((16, 256, 340, 3), dtype=np.uint8)  # (T, H, W, 3)
@@ -204,14 +158,12 @@ class SLLMTrainAugmentation:
         fix_crop: bool = True,
         more_fix_crop: bool = True,
     ):
-        self.crop_size = _check_positive_int("crop_size", crop_size)
+        self.crop_size = check_positive_int("crop_size", crop_size)
         scales = tuple(float(scale) for scale in np.atleast_1d(np.asarray(scales, dtype=np.float64)))
         if not scales or any(not 0 < scale <= 1 for scale in scales):
             raise ValueError(f"`scales` must be a non-empty sequence of values in (0, 1], got {scales!r}")
         self.scales = scales
-        if isinstance(max_distort, bool) or not isinstance(max_distort, (int, np.integer)) or max_distort < 0:
-            raise ValueError(f"`max_distort` must be an integer >= 0, got {max_distort!r}")
-        self.max_distort = int(max_distort)
+        self.max_distort = check_positive_int("max_distort", max_distort, minimum=0)
         self.flip_prob = _check_probability("flip_prob", flip_prob)
         self.color_jitter_prob = _check_probability("color_jitter_prob", color_jitter_prob)
         self.grayscale_prob = _check_probability("grayscale_prob", grayscale_prob)
@@ -318,7 +270,7 @@ class SLLMTrainAugmentation:
         Returns:
             `torch.FloatTensor` of shape `(T, 3, crop_size, crop_size)`: augmented, normalised frames.
         """
-        return self._augment(_frames_to_tensor(frames), parameters)
+        return self._augment(frames_to_tensor(frames), parameters)
 
     def _augment(self, clip: torch.Tensor, parameters: SLLMAugmentationParameters) -> torch.FloatTensor:
         """`apply` on uint8 frames `(T, 3, H, W)`."""
@@ -353,40 +305,24 @@ class SLLMTrainAugmentation:
         Returns:
             `torch.FloatTensor` of shape `(T, 3, crop_size, crop_size)`: augmented, normalised frames.
         """
-        clip = _frames_to_tensor(frames)
+        clip = frames_to_tensor(frames)
         parameters = self.sample_parameters(clip.shape[-2], clip.shape[-1], rng)
         return self._augment(clip, parameters)
 
 
 class SLLMEvalTransform:
-    r"""
-    Evaluation transform of one clip: resize the short side, then one centre crop or three crops along the long side.
-
-    With `num_crops=1` the output equals [`SLLMVideoProcessor`]'s for the same frames (bilinear antialiased resize of
-    uint8 frames so that the short side is `short_side` and the long side `int(short_side * long / short)`, crop at
-    `int((side - crop_size) / 2)`, rescale and normalise in float32). With `num_crops=3` (Text4Vis multi-view
-    testing) the crops are taken at the start, the centre and the end of the long side, centred on the short side;
-    crop 1 is the centre crop.
+    """
+    Deprecated: [`SLLMVideoProcessor`] is the one evaluation transform. Use `processor(videos, num_crops=...)`, or
+    [`~SLLMVideoProcessor.transform_frames`] for frames already decoded. This alias calls the latter and goes away
+    once nothing imports it.
 
     Args:
         crop_size (`int`, *optional*, defaults to 224): side of the square output frames.
-        short_side (`int`, *optional*): size of the short side after resizing; defaults to
-            `round(crop_size * 256 / 224)`. A value below `crop_size` is raised to `crop_size` (small frames are
-            resized up, never padded).
+        short_side (`int`, *optional*): short side after resizing; defaults to `round(crop_size * 256 / 224)` and is
+            never below `crop_size`.
         num_crops (`int`, *optional*, defaults to 1): 1 (centre crop) or 3 (start, centre, end of the long side).
-        image_mean (`tuple[float, float, float]`, *optional*, defaults to the OpenAI CLIP mean): normalisation mean.
-        image_std (`tuple[float, float, float]`, *optional*, defaults to the OpenAI CLIP std): normalisation std.
-
-    Example:
-
-    ```python
-    >>> import numpy as np
-    >>> from modeling_sllm.transforms import SLLMEvalTransform
-
-    >>> transform = SLLMEvalTransform(crop_size=224, num_crops=3)
-    >>> transform(np.zeros((8, 240, 320, 3), dtype=np.uint8)).shape  # (num_crops, T, 3, c, c)
-    torch.Size([3, 8, 3, 224, 224])
-    ```"""
+        image_mean, image_std: normalisation (default: the OpenAI CLIP values).
+    """
 
     def __init__(
         self,
@@ -396,56 +332,20 @@ class SLLMEvalTransform:
         image_mean=OPENAI_CLIP_MEAN,
         image_std=OPENAI_CLIP_STD,
     ):
-        self.crop_size = _check_positive_int("crop_size", crop_size)
-        if short_side is None:
-            short_side = int(round(self.crop_size * _RESIZE_RATIO))
-        self.short_side = _check_positive_int("short_side", short_side)
-        if isinstance(num_crops, bool) or num_crops not in (1, 3):
-            raise ValueError(f"`num_crops` must be 1 (centre crop) or 3 (Text4Vis three crops), got {num_crops!r}")
-        self.num_crops = int(num_crops)
-        self.image_mean, self.image_std = _check_mean_std(image_mean, image_std)
-
-    def __repr__(self) -> str:
-        return (
-            f"{type(self).__name__}(crop_size={self.crop_size}, short_side={self.short_side}, "
-            f"num_crops={self.num_crops})"
+        crop_size = check_positive_int("crop_size", crop_size)
+        size = None
+        if short_side is not None:
+            size = {"shortest_edge": max(check_positive_int("short_side", short_side), crop_size)}
+        image_mean, image_std = _check_mean_std(image_mean, image_std)
+        self.num_crops = num_crops
+        self.processor = SLLMVideoProcessor(
+            crop_size={"height": crop_size, "width": crop_size},
+            size=size,
+            num_crops=num_crops,
+            image_mean=image_mean,
+            image_std=image_std,
         )
 
-    def resized_size(self, height: int, width: int) -> tuple[int, int]:
-        """`(height, width)` of frames of size `height x width` after the short-side resize."""
-        short_side = max(self.short_side, self.crop_size)
-        if height <= width:
-            return short_side, max(short_side, int(short_side * width / height))
-        return max(short_side, int(short_side * height / width)), short_side
-
-    def crop_offsets(self, height: int, width: int) -> list[tuple[int, int]]:
-        """
-        `(top, left)` of each crop in frames of size `height x width` (already resized), in output order.
-
-        Returns:
-            `list[tuple[int, int]]` of length `num_crops`: the centre crop, or the start, centre and end of the long
-            side (centred on the short side).
-        """
-        top = int((height - self.crop_size) / 2.0)
-        left = int((width - self.crop_size) / 2.0)
-        if self.num_crops == 1:
-            return [(top, left)]
-        if width >= height:
-            return [(top, 0), (top, left), (top, width - self.crop_size)]
-        return [(0, left), (top, left), (height - self.crop_size, left)]
-
     def __call__(self, frames) -> torch.FloatTensor:
-        """
-        Args:
-            frames (`np.ndarray` or `torch.Tensor` of shape `(T, H, W, 3)`, dtype uint8): RGB frames of one clip.
-
-        Returns:
-            `torch.FloatTensor` of shape `(num_crops, T, 3, crop_size, crop_size)`: normalised views of the clip.
-        """
-        clip = _frames_to_tensor(frames)
-        height, width = self.resized_size(clip.shape[-2], clip.shape[-1])
-        clip = _resize(clip, height, width)
-        views = [
-            tvF.crop(clip, top, left, self.crop_size, self.crop_size) for top, left in self.crop_offsets(height, width)
-        ]
-        return _normalize_uint8(torch.stack(views), self.image_mean, self.image_std)
+        """`(T, H, W, 3)` uint8 frames -> `(num_crops, T, 3, crop_size, crop_size)`, as the processor transforms them."""
+        return self.processor.transform_frames(frames, num_crops=self.num_crops)
