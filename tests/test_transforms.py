@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from modeling_sllm.data.augmentation import SLLMAugmentationParameters, SLLMEvalTransform, SLLMTrainAugmentation
+from modeling_sllm.data.augmentation import SLLMAugmentationParameters, SLLMTrainAugmentation
 from modeling_sllm.video_io import read_frames
 from modeling_sllm.video_processing_sllm import SLLMVideoProcessor
 from PIL import Image
@@ -312,12 +312,6 @@ def test_transform_frames_is_what_the_call_does(shape):
     three = processor(frames, do_sample_frames=False, num_crops=3, return_tensors="pt")["pixel_values"][0]
     from_tensor = processor.transform_frames(torch.from_numpy(frames), num_crops=3)
     torch.testing.assert_close(from_tensor, three, rtol=0, atol=0)
-
-
-def test_deprecated_eval_transform_is_the_processor():
-    frames = clip_frames(num_frames=3, height=40, width=70)
-    expected = SLLMVideoProcessor(crop_size=32).transform_frames(frames, num_crops=3)
-    torch.testing.assert_close(SLLMEvalTransform(crop_size=32, num_crops=3)(frames), expected, rtol=0, atol=0)
 
 
 # --------------------------------------------------------------------------------------------------------------------

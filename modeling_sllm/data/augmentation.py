@@ -8,8 +8,8 @@ float32 frames `(T, 3, c, c)`. SLLM's restoration targets (the skipped frames) t
 flip and colours as the kept frames they are compared with; the released code augmented them in two separate calls,
 with different draws. The crop is resized bilinearly, as the release's `GroupMultiScaleCrop` does.
 
-Evaluation has one road, [`SLLMVideoProcessor`] (bicubic resize, rounded crop offsets, centre or 3 crops);
-`SLLMEvalTransform` is a deprecated alias of its [`~SLLMVideoProcessor.transform_frames`].
+Evaluation has one road, [`SLLMVideoProcessor`] (bicubic resize, rounded crop offsets, centre or 3 crops); frames
+already decoded go through its [`~SLLMVideoProcessor.transform_frames`].
 """
 
 from dataclasses import dataclass
@@ -20,10 +20,10 @@ from torchvision.transforms.v2 import functional as tvF
 from transformers.image_utils import OPENAI_CLIP_MEAN, OPENAI_CLIP_STD
 
 from modeling_sllm.checks import check_positive_int
-from modeling_sllm.video_processing_sllm import SLLMVideoProcessor, frames_to_tensor
+from modeling_sllm.video_processing_sllm import frames_to_tensor
 
 
-__all__ = ["SLLMAugmentationParameters", "SLLMEvalTransform", "SLLMTrainAugmentation"]
+__all__ = ["SLLMAugmentationParameters", "SLLMTrainAugmentation"]
 
 # TSN's "more fixed crops" grid: (column, row) on a 5 x 5 lattice of offsets with steps of (free space) // 4.
 _FIXED_CROP_GRID = ((0, 0), (4, 0), (0, 4), (4, 4), (2, 2))
@@ -308,44 +308,3 @@ class SLLMTrainAugmentation:
         clip = frames_to_tensor(frames)
         parameters = self.sample_parameters(clip.shape[-2], clip.shape[-1], rng)
         return self._augment(clip, parameters)
-
-
-class SLLMEvalTransform:
-    """
-    Deprecated: [`SLLMVideoProcessor`] is the one evaluation transform. Use `processor(videos, num_crops=...)`, or
-    [`~SLLMVideoProcessor.transform_frames`] for frames already decoded. This alias calls the latter and goes away
-    once nothing imports it.
-
-    Args:
-        crop_size (`int`, *optional*, defaults to 224): side of the square output frames.
-        short_side (`int`, *optional*): short side after resizing; defaults to `round(crop_size * 256 / 224)` and is
-            never below `crop_size`.
-        num_crops (`int`, *optional*, defaults to 1): 1 (centre crop) or 3 (start, centre, end of the long side).
-        image_mean, image_std: normalisation (default: the OpenAI CLIP values).
-    """
-
-    def __init__(
-        self,
-        crop_size: int = 224,
-        short_side: int | None = None,
-        num_crops: int = 1,
-        image_mean=OPENAI_CLIP_MEAN,
-        image_std=OPENAI_CLIP_STD,
-    ):
-        crop_size = check_positive_int("crop_size", crop_size)
-        size = None
-        if short_side is not None:
-            size = {"shortest_edge": max(check_positive_int("short_side", short_side), crop_size)}
-        image_mean, image_std = _check_mean_std(image_mean, image_std)
-        self.num_crops = num_crops
-        self.processor = SLLMVideoProcessor(
-            crop_size={"height": crop_size, "width": crop_size},
-            size=size,
-            num_crops=num_crops,
-            image_mean=image_mean,
-            image_std=image_std,
-        )
-
-    def __call__(self, frames) -> torch.FloatTensor:
-        """`(T, H, W, 3)` uint8 frames -> `(num_crops, T, 3, crop_size, crop_size)`, as the processor transforms them."""
-        return self.processor.transform_frames(frames, num_crops=self.num_crops)
