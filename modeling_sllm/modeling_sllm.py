@@ -1,4 +1,4 @@
-# Over 500 lines on purpose: the whole model in one file, as transformers' modeling files (remote code copies it).
+# Longer than 500 lines: the whole model in one file, as transformers' modeling files (remote code copies it whole).
 # Copyright 2026 The SLLM-HF authors. Licensed under the Apache License, Version 2.0.
 """PyTorch SLLM model: CLIP frame encoder, frame-feature restoration (FFRes), temporal head and Text4Vis classifier."""
 
