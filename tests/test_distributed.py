@@ -4,6 +4,7 @@ shard of the videos, the gradients are synchronised (identical parameters after 
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +16,13 @@ from modeling_sllm.demo.tiny_clip import save_tiny_random_clip
 
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def _free_port() -> int:
+    """A port no one listens on now (a fixed port fails when another test run on the machine holds it)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 @pytest.mark.skipif(shutil.which("torchrun") is None, reason="torchrun is not installed")
@@ -30,7 +38,7 @@ def test_two_process_ddp_training(tmp_path, make_video):
     env = dict(os.environ, SLLM_DDP_REPORT_DIR=str(reports), OMP_NUM_THREADS="1", HF_HUB_OFFLINE="1")
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
     command = [
-        sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29517",
+        sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(_free_port()),
         str(ROOT / "tests" / "ddp_worker.py"),
         "--clip_model_name_or_path", str(clip_dir),
         "--train_dir", str(tmp_path / "train"),
