@@ -81,7 +81,8 @@ class SLLMVideoClassifierOutput(ModelOutput):
     loss (`torch.FloatTensor` of shape `()`, *optional*):
         `classification_loss + restoration_loss_weight * restoration_loss`, over the terms that could be computed.
     logits (`torch.FloatTensor` of shape `(batch_size, num_labels)`):
-        `exp(logit_scale) * cos(video_embeds, class_embeddings)`.
+        `exp(logit_scale) * cos(video_embeds, class_embeddings)`, in float32 whatever the model's dtype (see
+        [`SLLMForVideoClassification.classify`]).
     classification_loss (`torch.FloatTensor` of shape `()`, *optional*):
         Cross-entropy of the logits, when `labels` are given.
     restoration_loss (`torch.FloatTensor` of shape `()`, *optional*):
@@ -181,7 +182,7 @@ class SLLMAttention(nn.Module):
             dropout=0.0 if not self.training else self.dropout,
             **kwargs,
         )
-        attn_output = attn_output.reshape(*input_shape, -1).contiguous()
+        attn_output = attn_output.reshape(*input_shape, -1)
         return self.out_proj(attn_output), attn_weights
 
 
@@ -676,6 +677,20 @@ class SLLMForVideoClassification(SLLMPreTrainedModel):
         model.set_class_embeddings(encode_prompts(clip, tokenizer, prompts))
         return model
 
+    def classify(self, video_embeds: torch.Tensor) -> torch.Tensor:
+        """
+        `video_embeds` `(batch_size, hidden_size)` -> logits `(batch_size, num_labels)`: `exp(logit_scale)` times the
+        cosine similarity with the class embeddings, computed in float32 whatever the model's dtype or autocast (a
+        `1 x D` by `D x C` product, nothing next to the tower): in bfloat16 the logits (about 100 x a cosine) would be
+        rounded to steps of 1/8 and close classes would tie.
+        """
+        if torch.is_autocast_enabled(video_embeds.device.type):
+            with torch.autocast(video_embeds.device.type, enabled=False):
+                return self.classify(video_embeds)
+        video_embeds = F.normalize(video_embeds.float(), dim=-1)
+        class_embeds = F.normalize(self.class_embeddings.float(), dim=-1)
+        return self.logit_scale.float().exp() * video_embeds @ class_embeds.t()
+
     @can_return_tuple
     def forward(
         self,
@@ -698,9 +713,7 @@ class SLLMForVideoClassification(SLLMPreTrainedModel):
         outputs: SLLMModelOutput = self.sllm(
             pixel_values, skipped_pixel_values=skipped_pixel_values, return_dict=True, **kwargs
         )
-        video_embeds = F.normalize(outputs.video_embeds, dim=-1)
-        class_embeds = F.normalize(self.class_embeddings.to(video_embeds.dtype), dim=-1)
-        logits = self.logit_scale.exp() * video_embeds @ class_embeds.t()
+        logits = self.classify(outputs.video_embeds)
 
         classification_loss = None
         if labels is not None:
@@ -714,7 +727,7 @@ class SLLMForVideoClassification(SLLMPreTrainedModel):
                         f"Labels {labels[bad].tolist()} are outside [0, {self.config.num_labels}) (num_labels of this "
                         "model)."
                     )
-            classification_loss = F.cross_entropy(logits.float(), labels)
+            classification_loss = F.cross_entropy(logits, labels)
 
         restoration = None
         if outputs.target_embeds is not None:

@@ -4,8 +4,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from modeling_sllm import SLLMForVideoClassification, SLLMVideoProcessor
 from modeling_sllm.modeling_sllm import interleave_frames, restoration_loss
 from sllm_testing import random_frames, tiny_model
+from transformers import AutoModelForVideoClassification, pipeline
 
 
 def reference_restoration(restoration, frame_embeds):
@@ -190,3 +192,33 @@ def test_mlp_width_comes_from_the_config(intermediate_size):
             assert layer.mlp.fc1.weight.shape == (expected, 64) and layer.mlp.fc2.weight.shape == (64, expected)
     with torch.no_grad():
         assert model(random_frames(model.config)).logits.shape == (2, 3)
+
+
+def test_bfloat16_from_pretrained_auto_class_and_pipeline(tmp_path, make_video):
+    model = tiny_model(seed=3)
+    folder = tmp_path / "sllm-tiny"
+    model.save_pretrained(folder)
+    SLLMVideoProcessor.from_model_config(model.config).save_pretrained(folder)
+    pixel_values = random_frames(model.config, batch_size=4, seed=5)
+    with torch.no_grad():
+        expected = model(pixel_values)
+    for loaded in (
+        SLLMForVideoClassification.from_pretrained(folder, dtype=torch.bfloat16),
+        AutoModelForVideoClassification.from_pretrained(folder, dtype=torch.bfloat16),
+    ):
+        assert {parameter.dtype for parameter in loaded.parameters()} == {torch.bfloat16}
+        with torch.no_grad():
+            half = loaded(pixel_values)  # float32 frames: the tower casts them
+        assert half.video_embeds.dtype == half.frame_embeds.dtype == torch.bfloat16
+        assert half.logits.dtype == torch.float32 and torch.isfinite(half.logits).all()
+        assert torch.equal(half.logits.argmax(-1), expected.logits.argmax(-1))
+        assert F.cosine_similarity(half.video_embeds.float(), expected.video_embeds, dim=-1).min() > 0.999
+
+    video = str(make_video("clip.mp4", num_frames=20))
+    classifier = pipeline("video-classification", model=str(folder), dtype=torch.bfloat16)
+    assert classifier.model.dtype == torch.bfloat16
+    reference = pipeline("video-classification", model=str(folder))
+    half_results, float_results = classifier(video, top_k=3), reference(video, top_k=3)
+    assert [r["label"] for r in half_results][0] == [r["label"] for r in float_results][0]
+    for half_result, float_result in zip(half_results, float_results):
+        assert half_result["score"] == pytest.approx(float_result["score"], abs=0.02)
