@@ -517,3 +517,43 @@ def test_eval_help_starts_with_a_description(capsys):
         main(["--help"])
     assert exit_info.value.code == 0
     assert capsys.readouterr().out == help_text
+
+
+def test_eval_bf16_casts_weights_and_inputs_and_compares_with_float32(
+    saved_clip_model, make_video, tmp_path, recorded_inputs
+):
+    root = videofolder(tmp_path / "val", make_video, CLASSES, [2, 1, 1])
+    results = run_evaluate_script(
+        ["--model_name_or_path", saved_clip_model, "--validation_dir", root, "--batch_size", 2, "--device", "cpu",
+         "--bf16", "--compare_dtypes", "--output_dir", tmp_path / "eval", "--disable_tqdm", "--log_level", "warning"]
+    )
+    # the float32 reference pass (2 batches), then the bfloat16 pass: inputs cast to the weights' dtype
+    assert [batch.dtype for batch in recorded_inputs] == [torch.float32] * 2 + [torch.bfloat16] * 2
+    torch.testing.assert_close(recorded_inputs[2].float(), recorded_inputs[0], rtol=1e-2, atol=1e-2)
+    on_disk = json.loads((tmp_path / "eval" / "results.json").read_text())
+    assert on_disk["dtype"] == "bfloat16" and results.extra["dtype"] == "bfloat16"
+    comparison = on_disk["dtype_comparison"]
+    assert comparison["reference_dtype"] == "float32" and comparison["dtype"] == "bfloat16"
+    assert comparison["top1"]["bfloat16"] == on_disk["metrics"]["top1"]
+    assert 0 <= comparison["top1"]["float32"] <= 1 and 0 <= comparison["same_prediction"] <= 1
+    assert comparison["video_embeds_cosine"]["num_views"] == 4
+    assert 0.99 < comparison["video_embeds_cosine"]["min"] <= comparison["video_embeds_cosine"]["median"] <= 1.0 + 1e-6
+    assert 0 <= comparison["max_abs_score_difference"] < 0.1
+
+
+@pytest.mark.parametrize(
+    "flags,match",
+    [
+        (["--fp16", "--device", "cpu"], "float16 on a CPU"),
+        (["--dtype", "float16", "--device", "cpu"], "float16 on a CPU"),
+        (["--bf16", "--fp16"], "--bf16 and --fp16 exclude each other"),
+        (["--bf16", "--dtype", "float16"], "--bf16 contradicts --dtype float16"),
+        (["--compare_dtypes"], "--compare_dtypes compares float32 with a lower precision"),
+    ],
+)
+def test_eval_refuses_float16_on_cpu_and_contradictory_precisions(saved_clip_model, tmp_path, flags, match):
+    with pytest.raises(ValueError, match=match):
+        run_evaluate_script(
+            ["--model_name_or_path", saved_clip_model, "--validation_dir", tmp_path, "--output_dir", tmp_path / "out",
+             *flags]
+        )

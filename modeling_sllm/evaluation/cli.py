@@ -6,12 +6,14 @@
     python scripts/eval.py --model_name_or_path out/sllm --validation_list val.txt --label_file labels.txt \
         --data_root videos/ --num_clips 4 --num_crops 3 --output_dir out/eval
     python scripts/eval.py --config configs/eval.yaml --measure_throughput --fidelity_report
+    python scripts/eval.py ... --bf16 --compare_dtypes   # bfloat16, with its accuracy cost against float32
 
 Arguments are the fields of `SLLMEvaluationArguments` and `SLLMDataArguments` (the same data sources as
 `scripts/train.py`); `--config file.yaml` reads them from YAML and the command line overrides it.
 """
 
 import argparse
+import contextlib
 import logging
 import os
 import sys
@@ -34,7 +36,13 @@ from .engine import build_results, default_video_processor, evaluate_video_datas
 from .fidelity import restoration_fidelity
 from .metrics import plot_confusion_matrix, save_per_class_csv
 from .results import SLLMResults
-from .throughput import measure_throughput
+from .throughput import (
+    INFERENCE_DTYPES,
+    inference_dtype_note,
+    inference_dtype_problem,
+    measure_throughput,
+    resolve_inference_dtype,
+)
 from .views import VIEW_AVERAGING_MODES
 from .zero_shot import label_map_by_name, set_zero_shot_classifier
 
@@ -42,7 +50,7 @@ from .zero_shot import label_map_by_name, set_zero_shot_classifier
 logger = logging.getLogger(__name__)
 
 SPLITS = ("validation", "train")
-DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+DTYPES = INFERENCE_DTYPES
 
 DESCRIPTION = """\
 Evaluate a saved SLLM video classifier (a folder or a Hub id) on the validation or training split of a data source
@@ -50,14 +58,17 @@ Evaluate a saved SLLM video classifier (a folder or a Hub id) on the validation 
 and per-class accuracy, single-view or multi-view (num_clips x num_crops views, Text4Vis averaging of the softmaxed
 scores), every video counted; optionally zero-shot on new classes (--zero_shot_label_file), throughput (videos/s of
 the model alone and end to end, --measure_throughput) and the restoration fidelity report (--fidelity_report). Writes
-results.json, per_class.csv and confusion_matrix.png to --output_dir. `--config file.yaml` gives any argument below
-from YAML; the command line overrides it."""
+results.json, per_class.csv and confusion_matrix.png to --output_dir. --bf16 evaluates in bfloat16 (weights and
+inputs; --fp16: float16, GPU only) and --compare_dtypes also evaluates in float32 and records what the lower precision
+costs. `--config file.yaml` gives any argument below from YAML; the command line overrides it."""
 
 EXAMPLES = """\
 examples:
   python scripts/eval.py --model_name_or_path out/sllm --validation_list val.txt --label_file labels.txt \\
       --data_root videos/ --num_clips 4 --num_crops 3 --output_dir out/eval
-  python scripts/eval.py --config configs/eval.yaml --measure_throughput --fidelity_report"""
+  python scripts/eval.py --config configs/eval.yaml --measure_throughput --fidelity_report
+  python scripts/eval.py --model_name_or_path out/sllm --validation_list val.txt --label_file labels.txt \\
+      --data_root videos/ --bf16 --compare_dtypes --output_dir out/eval-bf16"""
 
 
 class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
@@ -82,7 +93,28 @@ class SLLMEvaluationArguments:
     )
     batch_size: int = field(default=8, metadata={"help": "Videos per batch (a forward pass sees batch_size x views)."})
     device: str = field(default="auto", metadata={"help": "'auto' (CUDA when available), 'cpu', 'cuda:0', ..."})
-    dtype: str = field(default="float32", metadata={"help": f"Model dtype: one of {tuple(DTYPES)}."})
+    dtype: str = field(
+        default="float32",
+        metadata={"help": f"Model dtype: one of {tuple(DTYPES)} (weights cast, inputs cast; logits in float32)."},
+    )
+    bf16: bool = field(
+        default=False,
+        metadata={
+            "help": "Evaluate in bfloat16 (same as --dtype bfloat16): weights and inputs in bfloat16. Fast on CPUs "
+            "with AVX-512 BF16 or AMX and on GPUs from Ampere on; elsewhere bfloat16 is emulated and slower."
+        },
+    )
+    fp16: bool = field(
+        default=False, metadata={"help": "Evaluate in float16 (same as --dtype float16), on a GPU only."}
+    )
+    compare_dtypes: bool = field(
+        default=False,
+        metadata={
+            "help": "With --bf16 / --fp16: also evaluate in float32 (the same weights) and record in results.json "
+            "(`dtype_comparison`) the top-1/top-k of both, how many predictions agree and the cosine between the "
+            "float32 and lower-precision video embeddings of every view. Runs the evaluation twice."
+        },
+    )
     num_workers: int = field(default=0, metadata={"help": "DataLoader worker processes (decoding)."})
     view_averaging: str = field(
         default="softmax",
@@ -132,8 +164,19 @@ class SLLMEvaluationArguments:
             )
         if self.view_averaging not in VIEW_AVERAGING_MODES:
             raise ValueError(f"view_averaging must be one of {VIEW_AVERAGING_MODES}, got {self.view_averaging!r}.")
+        if self.bf16 and self.fp16:
+            raise ValueError("--bf16 and --fp16 exclude each other: pick one precision.")
+        flag = "bfloat16" if self.bf16 else "float16" if self.fp16 else None
+        if flag is not None:
+            if self.dtype not in ("float32", flag):
+                raise ValueError(f"--{'bf16' if self.bf16 else 'fp16'} contradicts --dtype {self.dtype}.")
+            self.dtype = flag
         if self.dtype not in DTYPES:
             raise ValueError(f"dtype must be one of {tuple(DTYPES)}, got {self.dtype!r}.")
+        if self.compare_dtypes and self.dtype == "float32":
+            raise ValueError(
+                "--compare_dtypes compares float32 with a lower precision: add --bf16 (or --fp16 on a GPU)."
+            )
         for name in ("batch_size", "throughput_num_videos", "throughput_model_batches", "top_k"):
             check_positive_int(name, getattr(self, name))
         for name in ("num_workers", "throughput_warmup_batches"):
@@ -205,8 +248,9 @@ def load_split(eval_args: SLLMEvaluationArguments, data_args: SLLMDataArguments)
     return data.datasets[eval_args.split], [label.name for label in data.labels]
 
 
-def load_model(eval_args: SLLMEvaluationArguments, device: torch.device):
-    """The classifier in eval mode on `device`, in the evaluation dtype; refuses a model that is not SLLM."""
+def load_model(eval_args: SLLMEvaluationArguments, device: torch.device, dtype: torch.dtype | None = None):
+    """The classifier in eval mode on `device`, in `dtype` (default: the evaluation dtype); refuses a model that is
+    not SLLM."""
     hub_kwargs = {"revision": eval_args.model_revision, "cache_dir": eval_args.cache_dir}
     model = AutoModelForVideoClassification.from_pretrained(
         eval_args.model_name_or_path, trust_remote_code=eval_args.trust_remote_code, **hub_kwargs
@@ -214,7 +258,71 @@ def load_model(eval_args: SLLMEvaluationArguments, device: torch.device):
     for name in ("num_frames", "keep_interval"):
         if not hasattr(model.config, name):
             raise ValueError(f"{eval_args.model_name_or_path} is not an SLLM model (its config has no {name}).")
-    return model.to(device, DTYPES[eval_args.dtype]).eval()
+    return model.to(device, dtype or DTYPES[eval_args.dtype]).eval()
+
+
+def resolve_evaluation_device(eval_args: SLLMEvaluationArguments) -> torch.device:
+    """The device of `--device` (`auto`: CUDA when available); raises when the evaluation dtype does not suit it."""
+    device = torch.device(
+        ("cuda" if torch.cuda.is_available() else "cpu") if eval_args.device == "auto" else eval_args.device
+    )
+    dtype = resolve_inference_dtype(eval_args.dtype)
+    problem = inference_dtype_problem(dtype, device)
+    if problem is not None:
+        raise ValueError(f"--dtype {eval_args.dtype} on {device}: {problem}")
+    note = inference_dtype_note(dtype, device)
+    if note is not None:
+        logger.warning(f"--dtype {eval_args.dtype} on {device}: {note}")
+    return device
+
+
+@contextlib.contextmanager
+def recording_video_embeddings(model):
+    """Collects the `video_embeds` of every forward pass of `model` (float32, on the CPU) into the yielded list."""
+    recorded = []
+
+    def hook(module, args, output):
+        recorded.append(output.video_embeds.detach().float().cpu())
+
+    handle = model.register_forward_hook(hook)
+    try:
+        yield recorded
+    finally:
+        handle.remove()
+
+
+def dtype_comparison(
+    reference, evaluation, reference_embeds: list[torch.Tensor], embeds: list[torch.Tensor], dtype: str, top_k: int
+) -> dict:
+    """
+    What evaluating in `dtype` instead of float32 changed: both runs' top-1 and top-k, the share of videos whose
+    predicted class is the same, the largest difference of a per-video class score, and the cosine between the
+    float32 and `dtype` video embeddings of every view (min / median / mean).
+    """
+    reference_embeds, embeds = torch.cat(reference_embeds), torch.cat(embeds)
+    if reference_embeds.shape != embeds.shape:
+        raise RuntimeError(
+            f"The float32 and {dtype} evaluations saw different views: {tuple(reference_embeds.shape)} vs "
+            f"{tuple(embeds.shape)} video embeddings."
+        )
+    cosines = torch.nn.functional.cosine_similarity(reference_embeds, embeds, dim=-1)
+    return {
+        "reference_dtype": "float32",
+        "dtype": dtype,
+        "top1": {"float32": float(reference.metrics["top1"]), dtype: float(evaluation.metrics["top1"])},
+        f"top{top_k}": {
+            "float32": float(reference.metrics[f"top{top_k}"]),
+            dtype: float(evaluation.metrics[f"top{top_k}"]),
+        },
+        "same_prediction": float((reference.predictions == evaluation.predictions).mean()),
+        "max_abs_score_difference": float(abs(reference.scores - evaluation.scores).max()),
+        "video_embeds_cosine": {
+            "min": float(cosines.min()),
+            "median": float(cosines.median()),
+            "mean": float(cosines.mean()),
+            "num_views": int(cosines.numel()),
+        },
+    }
 
 
 def summary_line(results: SLLMResults, top_k: int) -> str:
@@ -248,11 +356,11 @@ def main(args: list[str] | None = None) -> SLLMResults:
     logger.info(f"Evaluation arguments {eval_args}")
     logger.info(f"Data arguments {data_args}")
 
+    device = resolve_evaluation_device(eval_args)  # before any data is read: a bad precision fails at once
+    dtype = DTYPES[eval_args.dtype]
     dataset, dataset_class_names = load_split(eval_args, data_args)
-    device = torch.device(
-        ("cuda" if torch.cuda.is_available() else "cpu") if eval_args.device == "auto" else eval_args.device
-    )
-    model = load_model(eval_args, device)
+    # --compare_dtypes: the float32 reference pass runs first, then the same weights are cast to `dtype`
+    model = load_model(eval_args, device, torch.float32 if eval_args.compare_dtypes else dtype)
     config = model.config
     hub_kwargs = {"revision": eval_args.model_revision, "cache_dir": eval_args.cache_dir}
     # the processor the pipeline uses: every input of this evaluation goes through it
@@ -271,7 +379,7 @@ def main(args: list[str] | None = None) -> SLLMResults:
             device=device,
             **hub_kwargs,
         )
-        model.to(device, DTYPES[eval_args.dtype])
+        model.to(device, next(model.parameters()).dtype)
     label_map = label_map_by_name(dataset_class_names, config.id2label)
     logger.info(
         f"Evaluating {eval_args.model_name_or_path} ({config.num_frames} frames encoded, keep 1 in "
@@ -281,10 +389,7 @@ def main(args: list[str] | None = None) -> SLLMResults:
     )
     loop = dict(batch_size=eval_args.batch_size, device=device, num_workers=eval_args.num_workers)
     show_progress = not eval_args.disable_tqdm
-    evaluation = evaluate_video_dataset(
-        model,
-        dataset,
-        data_args,
+    evaluation_kwargs = dict(
         processor=processor,
         view_averaging=eval_args.view_averaging,
         label_map=label_map,
@@ -292,6 +397,17 @@ def main(args: list[str] | None = None) -> SLLMResults:
         show_progress=show_progress,
         **loop,
     )
+    comparison = None
+    if eval_args.compare_dtypes:
+        logger.info(f"Reference pass in float32, then the evaluation in {eval_args.dtype}")
+        with recording_video_embeddings(model) as reference_embeds:
+            reference = evaluate_video_dataset(model, dataset, data_args, **evaluation_kwargs)
+        model.to(device, dtype)
+        with recording_video_embeddings(model) as embeds:
+            evaluation = evaluate_video_dataset(model, dataset, data_args, **evaluation_kwargs)
+        comparison = dtype_comparison(reference, evaluation, reference_embeds, embeds, eval_args.dtype, eval_args.top_k)
+    else:
+        evaluation = evaluate_video_dataset(model, dataset, data_args, **evaluation_kwargs)
 
     throughput = None
     if eval_args.measure_throughput:
@@ -333,6 +449,8 @@ def main(args: list[str] | None = None) -> SLLMResults:
         extra={
             "frames": {"num_frames": config.num_frames, "keep_interval": config.keep_interval},
             "evaluation_seconds": evaluation.seconds,
+            "dtype": eval_args.dtype,
+            **({"dtype_comparison": comparison} if comparison is not None else {}),
         },
     )
     results_path = results.save(os.path.join(eval_args.output_dir, "results.json"))
@@ -343,9 +461,17 @@ def main(args: list[str] | None = None) -> SLLMResults:
         os.path.join(eval_args.output_dir, "confusion_matrix.png"),
         title=f"{os.path.basename(os.path.normpath(eval_args.model_name_or_path))} on {name} ({split_name})",
     )
-    summary = summary_line(results, eval_args.top_k)
+    summary = summary_line(results, eval_args.top_k) + f" [{eval_args.dtype}]"
     logger.info(f"{summary}. Results written to {results_path}")
     print(summary)
+    if comparison is not None:
+        cosine = comparison["video_embeds_cosine"]
+        print(
+            f"{eval_args.dtype} vs float32: top-1 {comparison['top1'][eval_args.dtype]:.2%} vs "
+            f"{comparison['top1']['float32']:.2%}, same prediction on {comparison['same_prediction']:.2%} of the "
+            f"videos, video-embedding cosine min {cosine['min']:.6f} / median {cosine['median']:.6f} over "
+            f"{cosine['num_views']} views"
+        )
     return results
 
 

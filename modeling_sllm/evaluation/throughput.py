@@ -6,6 +6,7 @@ is taken by `timing.run_interleaved`, the one timer of the project.
 """
 
 from collections.abc import Sequence
+from functools import lru_cache
 
 import torch
 from transformers.utils import logging
@@ -17,6 +18,68 @@ from .timing import run_interleaved, summarize_times
 
 
 logger = logging.get_logger(__name__)
+
+INFERENCE_DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+_DTYPE_ALIASES = {"fp32": "float32", "bf16": "bfloat16", "fp16": "float16", "half": "float16"}
+
+
+def resolve_inference_dtype(dtype: str | torch.dtype) -> torch.dtype:
+    """`"bfloat16"` / `"bf16"` / `torch.bfloat16` (and the same for float32 and float16) -> the torch dtype."""
+    if isinstance(dtype, torch.dtype):
+        if dtype not in INFERENCE_DTYPES.values():
+            raise ValueError(f"Unsupported inference dtype {dtype}; choose from {tuple(INFERENCE_DTYPES)}.")
+        return dtype
+    name = _DTYPE_ALIASES.get(str(dtype), str(dtype))
+    if name not in INFERENCE_DTYPES:
+        raise ValueError(
+            f"Unknown dtype {dtype!r}; choose from {tuple(INFERENCE_DTYPES)} (or {tuple(_DTYPE_ALIASES)})."
+        )
+    return INFERENCE_DTYPES[name]
+
+
+@lru_cache
+def cpu_has_native_bf16() -> bool | None:
+    """
+    Whether this CPU computes bfloat16 products natively (x86 flags `avx512_bf16` or `amx_bf16` in
+    `/proc/cpuinfo`); `None` when it cannot be told (no `/proc/cpuinfo`). Without them PyTorch emulates bfloat16 and
+    a bfloat16 model runs slower than in float32.
+    """
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("flags"):
+                    flags = set(line.split(":", 1)[1].split())
+                    return bool(flags & {"avx512_bf16", "amx_bf16"})
+    except OSError:
+        return None
+    return None
+
+
+def inference_dtype_problem(dtype: torch.dtype, device: torch.device | str) -> str | None:
+    """
+    Why `dtype` should not be used for inference on `device`, or `None`: float16 on a CPU (no fast float16 kernels
+    on CPUs: use bfloat16), bfloat16 on a CUDA GPU without bfloat16 support (before Ampere: use float16).
+    """
+    device = torch.device(device)
+    if dtype == torch.float16 and device.type == "cpu":
+        return (
+            "float16 on a CPU: PyTorch has no fast float16 kernels for CPUs and float16 overflows where bfloat16 does "
+            "not; use bfloat16 on a CPU (--bf16) and float16 on a GPU only."
+        )
+    if dtype == torch.bfloat16 and device.type == "cuda" and not torch.cuda.is_bf16_supported():
+        return f"bfloat16 on {torch.cuda.get_device_name(device)}, which does not support it: use float16 (--fp16)."
+    return None
+
+
+def inference_dtype_note(dtype: torch.dtype, device: torch.device | str) -> str | None:
+    """A note when `dtype` works on `device` but will not be faster than float32 (bfloat16 on a CPU without native
+    bfloat16 products), else `None`."""
+    if dtype == torch.bfloat16 and torch.device(device).type == "cpu" and cpu_has_native_bf16() is False:
+        return (
+            "this CPU has no native bfloat16 products (AVX-512 BF16 or AMX): PyTorch emulates them and bfloat16 "
+            "inference will likely be slower than float32 here."
+        )
+    return None
 
 
 def measure_model_throughput(
@@ -152,4 +215,13 @@ def measure_throughput(
     }
 
 
-__all__ = ["measure_end_to_end_throughput", "measure_model_throughput", "measure_throughput"]
+__all__ = [
+    "INFERENCE_DTYPES",
+    "cpu_has_native_bf16",
+    "inference_dtype_note",
+    "inference_dtype_problem",
+    "measure_end_to_end_throughput",
+    "measure_model_throughput",
+    "measure_throughput",
+    "resolve_inference_dtype",
+]
