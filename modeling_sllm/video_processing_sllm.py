@@ -12,8 +12,17 @@ import torch
 from huggingface_hub.dataclasses import validate_typed_dict
 from torchvision.transforms.v2 import functional as tvF
 
-from transformers.image_processing_utils import BatchFeature
-from transformers.image_utils import OPENAI_CLIP_MEAN, OPENAI_CLIP_STD, PILImageResampling, SizeDict, validate_kwargs
+from transformers.image_processing_utils import BatchFeature, get_size_dict
+from transformers.image_transforms import get_resize_output_image_size, get_size_with_aspect_ratio
+from transformers.image_utils import (
+    OPENAI_CLIP_MEAN,
+    OPENAI_CLIP_STD,
+    ChannelDimension,
+    PILImageResampling,
+    SizeDict,
+    get_image_size_for_max_height_width,
+    validate_kwargs,
+)
 from transformers.processing_utils import Unpack, VideosKwargs
 from transformers.utils import logging
 from transformers.video_processing_utils import BaseVideoProcessor
@@ -29,6 +38,10 @@ logger = logging.get_logger(__name__)
 # CLIP/Text4Vis evaluation: resize the short side to 256, centre crop 224 (and the same ratio for other crop sizes).
 _RESIZE_RATIO = 256 / 224
 _NUM_CROPS = (1, 3)
+# Frames much larger than the resized size are decoded at this multiple of it (swscale bicubic on the full-size RGB
+# frame), then resized by `transform_frames`: within 2 uint8 levels of resizing the full-size frame (measured max 1 on
+# an upscaled camera clip, 2 on full-range noise; a 2x multiple reaches 3, a resize in YUV 15). See tests.
+_DECODE_OVERSAMPLING = 3
 # The arguments of the frame transform (resize, crops, rescale, normalise), read from the processor or the call.
 _TRANSFORM_ARGS = (
     "do_resize", "size", "resample", "do_center_crop", "crop_size", "do_rescale", "rescale_factor", "do_normalize",
@@ -94,6 +107,23 @@ def frames_to_tensor(frames) -> torch.Tensor:
         )
     tensor = torch.from_numpy(np.ascontiguousarray(frames)) if isinstance(frames, np.ndarray) else frames.detach()
     return tensor.permute(0, 3, 1, 2).contiguous()
+
+
+def _resized_size(height: int, width: int, size: SizeDict) -> tuple[int, int]:
+    """`(height, width)` that `BaseVideoProcessor.resize` gives a `height x width` frame for `size` (its branches)."""
+    if size.shortest_edge and size.longest_edge:
+        return tuple(get_size_with_aspect_ratio((height, width), size.shortest_edge, size.longest_edge))
+    if size.shortest_edge:
+        image = torch.empty((3, height, width), device="meta")
+        output = get_resize_output_image_size(
+            image, size=size.shortest_edge, default_to_square=False, input_data_format=ChannelDimension.FIRST
+        )
+        return tuple(output)
+    if size.max_height and size.max_width:
+        return tuple(get_image_size_for_max_height_width((height, width), size.max_height, size.max_width))
+    if size.height and size.width:
+        return size.height, size.width
+    raise ValueError(f"`size` must have 'shortest_edge', 'max_height' and 'max_width', or 'height' and 'width': {size}")
 
 
 def _is_video_source(video) -> bool:
@@ -297,6 +327,32 @@ class SLLMVideoProcessor(BaseVideoProcessor):
         names = ("do_rescale", "rescale_factor", "do_normalize", "image_mean", "image_std")
         return self.rescale_and_normalize(views, *(options[name] for name in names))
 
+    def decoded_frame_size(
+        self, width: int, height: int, do_resize: bool | None = None, size=None
+    ) -> tuple[int, int] | None:
+        """
+        The `(width, height)` at which the reader should return a decoded `width x height` frame (upright) so that
+        [`~SLLMVideoProcessor.transform_frames`] gives the same result within 2 uint8 levels: `_DECODE_OVERSAMPLING`
+        (3) times the resized size when the frame is larger than that in both directions, else `None` (decode at
+        full size; always `None` without resizing). Passed to the reader as `resize_to`; bounds the memory of large
+        videos (an 8192x8192 frame is kept at 768x768 instead of 192 MiB of RGB).
+
+        Args:
+            width, height (`int`): size of the decoded, upright frame.
+            do_resize (`bool`, *optional*), size (`dict` or `SizeDict`, *optional*): default to the processor's.
+        """
+        do_resize = self.do_resize if do_resize is None else do_resize
+        size = self.size if size is None else size
+        if not do_resize or size is None:
+            return None
+        if not isinstance(size, SizeDict):
+            size = SizeDict(**get_size_dict(size=size, default_to_square=self.default_to_square))
+        final = _resized_size(height, width, size)
+        decoded = (final[0] * _DECODE_OVERSAMPLING, final[1] * _DECODE_OVERSAMPLING)
+        if decoded[0] >= height or decoded[1] >= width or _resized_size(*decoded, size) != final:
+            return None
+        return decoded[1], decoded[0]
+
     # ------------------------------------------------------------------------------------------ sampling, decoding
 
     def sample_frames(
@@ -350,17 +406,21 @@ class SLLMVideoProcessor(BaseVideoProcessor):
         *,
         frame_template: str = DEFAULT_FRAME_TEMPLATE,
         frame_start_index: int = 1,
+        resize_to=None,
     ):
         """
         Decode videos (paths, URLs, frame folders, bytes, file-like objects) with PyAV, reading only the frames chosen
-        by `sample_indices_fn` (all frames when it is `None`), in one pass per video.
+        by `sample_indices_fn` (all frames when it is `None`), in one pass per video. `resize_to(width, height)`
+        gives the size to return a decoded frame at (see [`~SLLMVideoProcessor.decoded_frame_size`]; full size when
+        `None`). URLs are downloaded only when they start with `http://` or `https://`; any other string is a local
+        path (never an FFmpeg protocol).
 
         Returns:
             `(frames, metadata)` for one video: `np.ndarray (num_sampled, H, W, 3)` uint8 RGB and a `VideoMetadata`;
             `(list of frames, list of metadata)` for a list.
         """
         if isinstance(video_url_or_urls, (list, tuple)):
-            names = {"frame_template": frame_template, "frame_start_index": frame_start_index}
+            names = {"frame_template": frame_template, "frame_start_index": frame_start_index, "resize_to": resize_to}
             fetched = [self.fetch_videos(video, sample_indices_fn, **names) for video in video_url_or_urls]
             return [video for video, _ in fetched], [metadata for _, metadata in fetched]
 
@@ -375,11 +435,11 @@ class SLLMVideoProcessor(BaseVideoProcessor):
             metadata = VideoMetadata(total_num_frames=num_frames, fps=fps, duration=duration, video_backend="pyav")
             return sample_indices_fn(metadata=metadata)
 
-        # Inference decodes only up to the last needed frame, trusting the container's frame count (checked: a video
-        # shorter than declared is re-sampled from the frames that exist).
+        # Sampling counts the frames from the packets (no header count is trusted) and decodes only the chosen frames;
+        # without sampling every frame is decoded.
         result = read_sampled_frames(
             source, choose_frames, frame_template=frame_template, frame_start_index=frame_start_index,
-            exact_count=sample_indices_fn is None,
+            exact_count=sample_indices_fn is None, resize_to=resize_to,
         )
         height, width = result.frames.shape[1:3]
         duration = result.num_frames / result.fps if result.fps else None
@@ -397,6 +457,7 @@ class SLLMVideoProcessor(BaseVideoProcessor):
         sample_indices_fn=None,
         frame_template: str = DEFAULT_FRAME_TEMPLATE,
         frame_start_index: int = 1,
+        resize_to=None,
     ):
         if _is_video_source(videos):
             videos = [videos]
@@ -406,7 +467,7 @@ class SLLMVideoProcessor(BaseVideoProcessor):
                     "`video_metadata` is ignored for videos given as files or bytes: it is read from the videos"
                 )
             sample_indices_fn = sample_indices_fn if do_sample_frames else None
-            names = {"frame_template": frame_template, "frame_start_index": frame_start_index}
+            names = {"frame_template": frame_template, "frame_start_index": frame_start_index, "resize_to": resize_to}
             return self.fetch_videos(list(videos), sample_indices_fn, **names)
         return super()._decode_and_sample_videos(videos, video_metadata, do_sample_frames, sample_indices_fn)
 
@@ -452,6 +513,7 @@ class SLLMVideoProcessor(BaseVideoProcessor):
             sample_indices_fn=sample_indices_fn,
             frame_template=frame_template,
             frame_start_index=1 if frame_start_index is None else frame_start_index,
+            resize_to=partial(self.decoded_frame_size, do_resize=kwargs["do_resize"], size=kwargs["size"]),
         )
         videos = self._prepare_input_videos(
             videos, kwargs.pop("do_convert_rgb"), kwargs.pop("input_data_format"), kwargs.pop("device")

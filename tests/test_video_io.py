@@ -1,5 +1,6 @@
 """Frame counting and reading from real encoded videos and frame folders (modeling_sllm/video_io.py)."""
 
+import dataclasses
 import io
 import re
 
@@ -201,7 +202,8 @@ def test_read_sampled_frames_equals_count_then_read(video_path, make_video, fram
 
 def test_read_sampled_frames_resamples_when_the_guess_is_wrong(monkeypatch, make_video, frame_content):
     path = make_video("clip.mkv", num_frames=30)  # mkv declares no count: the guess is the packet count
-    monkeypatch.setattr(video_io, "_count_packets", lambda source: 24)
+    real_table = video_io._packet_table
+    monkeypatch.setattr(video_io, "_packet_table", lambda *args: dataclasses.replace(real_table(*args), count=24))
     calls = []
 
     def sample(num_frames, fps):
@@ -213,6 +215,23 @@ def test_read_sampled_frames_resamples_when_the_guess_is_wrong(monkeypatch, make
     assert result.num_frames == 30 and result.indices.tolist() == [29, 0]
     np.testing.assert_array_equal(result.frames[0], frame_content(29))
     np.testing.assert_array_equal(result.frames[1], frame_content(0))
+
+
+def test_read_sampled_frames_samples_from_the_callers_count(video_path, frame_folder, decode_frame_index):
+    """Training rows carry the pre-flight's counted `total_num_frames`: the indices are sampled from it."""
+    for source, total in ((video_path, 20), (frame_folder, 7)):
+        seen = []
+
+        def sample(num_frames, fps):
+            seen.append(num_frames)
+            return [0, num_frames - 1]
+
+        result = read_sampled_frames(source, sample, total_num_frames=total)
+        assert seen == [total] and result.num_frames == total and result.indices.tolist() == [0, total - 1]
+        assert [decode_frame_index(frame) for frame in result.frames] == [0, total - 1]
+    for bad in (0, -3, 2.5, True):
+        with pytest.raises(ValueError, match="total_num_frames.*integer >= 1"):
+            read_sampled_frames(video_path, lambda n, fps: [0], total_num_frames=bad)
 
 
 def test_read_sampled_frames_rejects_out_of_range_sampling(video_path):
@@ -382,68 +401,86 @@ def test_unsupported_source_type():
 
 
 def test_inference_sampling_stops_decoding_at_the_last_chosen_frame(video_path, monkeypatch):
-    from modeling_sllm import video_io
+    runs, in_order = [], []
+    original_runs, original_in_order = video_io._decode_runs, video_io._decode_in_order
 
-    calls = []
-    original = video_io._decode
-
-    def recording_decode(source, wanted, stop_after):
-        result = original(source, wanted, stop_after)
-        calls.append((stop_after, result[1]))
+    def recording_runs(*args):
+        result = original_runs(*args)
+        runs.append(result.decoded)
         return result
 
-    monkeypatch.setattr(video_io, "_decode", recording_decode)
+    def recording_in_order(source, wanted, stop_after, convert):
+        result = original_in_order(source, wanted, stop_after, convert)
+        in_order.append((stop_after, result.decoded))
+        return result
+
+    monkeypatch.setattr(video_io, "_decode_runs", recording_runs)
+    monkeypatch.setattr(video_io, "_decode_in_order", recording_in_order)
     result = video_io.read_sampled_frames(video_path, lambda n, fps: [0, 5, 10], exact_count=False)
     assert result.indices.tolist() == [0, 5, 10] and result.num_frames == 30
-    assert calls == [(10, 11)]  # one pass, 11 frames decoded out of 30
-    calls.clear()
+    assert in_order == [] and runs == [11]  # one pass from the keyframe at 0, 11 frames decoded out of 30
+    runs.clear()
     video_io.read_sampled_frames(video_path, lambda n, fps: [0, 5, 10])
-    assert calls == [(None, 30)]  # the exact mode decodes to the end to count
+    assert runs == [] and in_order == [(None, 30)]  # the exact mode decodes to the end to count
 
 
-def test_inference_sampling_resamples_when_the_video_is_shorter_than_declared(video_path, monkeypatch):
-    from modeling_sllm import video_io
-
-    monkeypatch.setattr(video_io, "_declared_frame_count", lambda source: (100, 25.0))
+def test_inference_sampling_resamples_when_the_video_is_shorter_than_counted(video_path, caplog):
     seen = []
 
     def sample(n, fps):
         seen.append(n)
         return [0, n - 1]
 
-    result = video_io.read_sampled_frames(video_path, sample, exact_count=False)
+    with caplog.at_level("WARNING"):
+        result = video_io.read_sampled_frames(video_path, sample, total_num_frames=100)
     assert seen == [100, 30]
     assert result.num_frames == 30 and result.indices.tolist() == [0, 29]
+    assert "has 100 frames (given as total_num_frames) but only 30 decode" in caplog.text
+
+
+def sequential(path, wanted):
+    source = video_io._resolve_source(str(path))
+    return video_io._decode_in_order(source, set(wanted), None, video_io._FrameConverter(source.name))
+
+
+def by_runs(path, wanted):
+    source = video_io._resolve_source(str(path))
+    with video_io._open_video(source) as (container, stream):
+        stream.thread_type = "AUTO"
+        table = video_io._packet_table(container, stream)
+        return video_io._decode_runs(container, stream, table, set(wanted), video_io._FrameConverter(source.name))
 
 
 @pytest.mark.parametrize("indices", [[0, 5, 10], [3, 13, 14, 25, 29], [29], [11, 12, 24], [2, 2, 27, 27]])
-@pytest.mark.parametrize("suffix", [".mp4", ".mkv", ".avi"])
+@pytest.mark.parametrize("suffix", [".mp4", ".mkv", ".avi", ".webm"])
 def test_reading_from_keyframes_gives_the_frames_of_a_sequential_decode(make_video, decode_frame_index, suffix, indices):
-    """Wanted frames are decoded from the keyframe before them (GOP 12 for mp4, every frame for FFV1): the same frames
-    as decoding everything in order, in every container."""
-    from modeling_sllm import video_io
-
-    path = make_video(f"seek{suffix}", num_frames=30)
-    source = video_io._resolve_source(str(path))
-    wanted = set(indices)
-    sought, decoded, _ = video_io._decode(source, wanted, stop_after=max(indices))
-    sequential, _, _ = video_io._decode(source, wanted, stop_after=None)
-    assert set(sought) == wanted
-    for index in wanted:
-        np.testing.assert_array_equal(sought[index], sequential[index])
-        assert decode_frame_index(sought[index]) == index
-    if suffix == ".mp4" and indices == [3, 13, 14, 25, 29]:
-        assert decoded < 30  # the GOPs before frames 13 and 25 are skipped, not decoded
+    """Wanted frames are decoded from the keyframe before them (GOP 12), skipping frames nobody references and
+    draining the decoder after the last wanted packet: the same frames as decoding everything in order."""
+    if suffix == ".webm":  # VP9 (lossy) in Matroska, what a .webm holds
+        path = make_video("seek_vp9.mkv", num_frames=30, codec="libvpx-vp9", pix_fmt="yuv420p", options={"g": "12"})
+    else:
+        path = make_video(f"seek{suffix}", num_frames=30)
+    sought = by_runs(path, indices)
+    reference = sequential(path, indices)
+    assert sought is not None and set(sought.frames) == set(indices)
+    for index in set(indices):
+        np.testing.assert_array_equal(sought.frames[index], reference.frames[index])
+        assert decode_frame_index(sought.frames[index]) == index
+    if indices == [3, 13, 14, 25, 29]:
+        assert sought.decoded < 30  # the GOPs before frames 13 and 25 are skipped, not decoded
 
 
 def test_reading_from_keyframes_on_a_camera_clip(bikes_video):
-    from modeling_sllm import video_io
+    """bikes.mp4 (x264 B-pyramid): the kept frames equal a sequential decode; the non-reference B-frames that are
+    not wanted are skipped: 97 frames decoded for SLLM's 8 kept frames (172 before skipping and draining)."""
     from modeling_sllm.sampling import sample_clip_indices
 
-    source = video_io._resolve_source(str(bikes_video))
-    kept = sample_clip_indices(250, 8, 2, training=False).kept
-    sought, decoded, _ = video_io._decode(source, set(kept.tolist()), stop_after=int(kept.max()))
-    sequential, _, _ = video_io._decode(source, set(kept.tolist()), stop_after=None)
-    for index in kept.tolist():
-        np.testing.assert_array_equal(sought[index], sequential[index])
-    assert decoded < int(kept.max()) + 1
+    kept = sample_clip_indices(250, 8, 2, training=False).kept.tolist()
+    baseline = sample_clip_indices(250, 16, 1, training=False).kept.tolist()
+    reference = sequential(bikes_video, kept + baseline)
+    for indices in (kept, baseline):
+        sought = by_runs(bikes_video, indices)
+        for index in indices:
+            np.testing.assert_array_equal(sought.frames[index], reference.frames[index])
+    assert by_runs(bikes_video, kept).decoded < 120
+    assert by_runs(bikes_video, baseline).decoded < 160
