@@ -55,6 +55,7 @@ def _transform(training: bool, num_frames: int = 4, keep_interval: int = 2, **kw
 
 
 def test_annotation_lists_build_train_and_validation(list_dataset, tmp_path):
+    list_dataset.validate_data = "full"  # frames counted by decoding
     data = load_video_datasets(list_dataset)
     assert set(data.datasets) == {"train", "validation"}
     assert data.id2label == {0: "walk", 1: "run", 2: "jump"}
@@ -140,8 +141,10 @@ def test_truncated_video_uses_the_frames_it_has(list_dataset, tmp_path, make_vid
     make_video("short.mp4", num_frames=5)
     (tmp_path / "train.txt").write_text("short.mp4 300 0\n")
     caplog.set_level(logging.WARNING)
+    list_dataset.validate_data = "full"
     data = load_video_datasets(list_dataset)
     assert _rows(data.datasets["train"])[0]["total_num_frames"] == 5
+    assert "says 300, has 5" in caplog.text
     transform = _transform(training=True, seed=0)
     out = transform.transform_one(str(tmp_path / "short.mp4"))
     assert out["pixel_values"].shape == (4, 3, 32, 32)
@@ -183,7 +186,8 @@ def test_hf_dataset_source_with_paths_bytes_and_names(tmp_path, make_video):
     )
     raw.save_to_disk(tmp_path / "hf")
     args = SLLMDataArguments(
-        dataset_name=str(tmp_path / "hf"), video_column="clip", label_column="action", validation_split="test"
+        dataset_name=str(tmp_path / "hf"), video_column="clip", label_column="action", validation_split="test",
+        validate_data="full",
     )
     data = load_video_datasets(args)
     assert data.id2label == {0: "sit", 1: "stand"}
@@ -197,7 +201,7 @@ def test_hf_dataset_source_with_paths_bytes_and_names(tmp_path, make_video):
         validation=datasets.Dataset.from_dict({"video": [{"path": None, "bytes": second.read_bytes()}], "label": ["sit"]}),
     )
     by_bytes.save_to_disk(tmp_path / "hf_bytes")
-    data = load_video_datasets(SLLMDataArguments(dataset_name=str(tmp_path / "hf_bytes")))
+    data = load_video_datasets(SLLMDataArguments(dataset_name=str(tmp_path / "hf_bytes"), validate_data="full"))
     assert data.id2label == {0: "sit", 1: "stand"}
     assert _rows(data.datasets["train"])[0]["total_num_frames"] == 10
     transform = _transform(training=False, num_frames=2)
@@ -309,7 +313,7 @@ def test_demo_data_arguments_point_at_the_generated_lists(tmp_path):
 
     args = SLLMDataArguments(
         generate_demo_data=True, data_root=str(tmp_path / "demo"), demo_train_videos_per_class=2,
-        demo_validation_videos_per_class=1,
+        demo_validation_videos_per_class=1, validate_data="full",
     )
     prepare_demo_data(args)
     data = load_video_datasets(args)
@@ -394,3 +398,151 @@ def test_a_processor_that_disagrees_with_the_config_is_refused():
 def test_bad_data_arguments_name_the_field(kwargs, message):
     with pytest.raises(ValueError, match=message):
         SLLMDataArguments(**kwargs)
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# `datasets` sources: plain Dataset folders, videos kept in memory-mapped Arrow files; pre-flight levels; the report
+
+
+def _bytes_dataset(clip: bytes, num_rows: int, split=None) -> datasets.Dataset:
+    features = datasets.Features(video=datasets.Video(decode=False), label=datasets.ClassLabel(names=["sit", "stand"]))
+    rows = {
+        "video": [{"bytes": clip, "path": f"v{i}.mp4"} for i in range(num_rows)],
+        "label": [i % 2 for i in range(num_rows)],
+    }
+    return datasets.Dataset.from_dict(rows, features=features, split=split)
+
+
+def test_a_plain_dataset_folder_is_one_split(tmp_path, video_path):
+    from modeling_sllm.training.arguments import SLLMTrainingArguments
+
+    clip = video_path.read_bytes()
+    _bytes_dataset(clip, 3).save_to_disk(tmp_path / "plain")
+    data = load_video_datasets(SLLMDataArguments(dataset_name=str(tmp_path / "plain")))
+    assert set(data.datasets) == {"train"} and len(data.datasets["train"]) == 3  # no saved split: the train split
+    assert data.id2label == {0: "sit", 1: "stand"}
+    evaluated = load_video_datasets(SLLMDataArguments(dataset_name=str(tmp_path / "plain"), validation_split="train"))
+    assert len(evaluated.datasets["validation"]) == 3  # told: evaluate it
+
+    _bytes_dataset(clip, 2, split="test").save_to_disk(tmp_path / "test_split")  # saved with its split name
+    with pytest.raises(ValueError, match=r"plain Dataset folder: one split, 'test'.*--validation_split test"):
+        load_video_datasets(SLLMDataArguments(dataset_name=str(tmp_path / "test_split")))
+    data = load_video_datasets(SLLMDataArguments(dataset_name=str(tmp_path / "test_split"), validation_split="test"))
+    assert set(data.datasets) == {"validation"}
+
+    training_args = SLLMTrainingArguments(output_dir=str(tmp_path / "o"), max_steps=1, use_cpu=True, report_to="none")
+    streamed = load_video_datasets(
+        SLLMDataArguments(dataset_name=str(tmp_path / "plain"), streaming=True), training_args
+    )
+    assert isinstance(streamed.datasets["train"], datasets.IterableDataset)
+    assert len(list(streamed.datasets["train"])) == 3
+
+
+def test_dataset_videos_stay_in_memory_mapped_arrow_files(tmp_path, make_video):
+    import pyarrow as pa
+    from datasets.table import MemoryMappedTable
+
+    clip = make_video("big.mp4", num_frames=60).read_bytes()
+    _bytes_dataset(clip, 40).save_to_disk(tmp_path / "hf")
+    files_before = sorted(os.listdir(tmp_path / "hf"))
+    video_bytes = 40 * len(clip)
+    allocated = pa.total_allocated_bytes()
+    data = load_video_datasets(SLLMDataArguments(dataset_name=str(tmp_path / "hf"), validate_data="packets"))
+    train = data.datasets["train"]
+    assert pa.total_allocated_bytes() - allocated < video_bytes / 10  # the videos were not copied into memory
+    assert train.cache_files and train.cache_files[0]["filename"].startswith(str(tmp_path / "hf"))
+    blocks = [table for row in train.data.blocks for table in row if "video" in table.column_names]
+    assert blocks and all(isinstance(table, MemoryMappedTable) for table in blocks)
+    assert sorted(os.listdir(tmp_path / "hf")) == files_before  # the pre-flight wrote nothing into the folder
+    row = train.with_format(None)[7]
+    assert row["video"]["bytes"] == clip and row["label"] == 1 and row["total_num_frames"] == 60
+    train.set_transform(_transform(training=False, num_frames=2))
+    assert train[0]["pixel_values"].shape == (2, 3, 32, 32)
+
+
+def _faststart_mp4(path, num_frames=30):
+    """An mp4 with its index (moov) before the frames, as streamed files are written."""
+    from conftest import _frame_content
+
+    import av
+
+    with av.open(str(path), mode="w", options={"movflags": "faststart"}) as container:
+        stream = container.add_stream("libx264", rate=25, options={"g": "5"})
+        stream.height, stream.width, stream.pix_fmt = 64, 96, "yuv420p"
+        for i in range(num_frames):
+            for packet in stream.encode(av.VideoFrame.from_ndarray(_frame_content(i), format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return path
+
+
+@pytest.mark.parametrize(
+    "level, counted, truncated_found",
+    [("none", [-1, -1], False), ("metadata", [30, -1], True), ("packets", [30, 30], True), ("full", [30, 30], True)],
+)
+def test_preflight_levels(tmp_path, make_video, label_file, level, counted, truncated_found):
+    """none: paths only; metadata: containers opened, counted where an index confirms the header (mp4, not mkv);
+    packets and full: every video counted; a truncated mp4 is found from its index onwards."""
+    make_video("a.mp4", num_frames=30)
+    make_video("b.mkv", num_frames=30)  # FFV1 in Matroska: no per-frame index
+    truncated = _faststart_mp4(tmp_path / "cut.mp4")
+    truncated.write_bytes(truncated.read_bytes()[: int(truncated.stat().st_size * 0.5)])
+    (tmp_path / "not_a_video.mp4").write_bytes(b"plain text")
+    (tmp_path / "train.txt").write_text("a.mp4 30 0\nb.mkv 30 1\n")
+    args = SLLMDataArguments(train_list=str(tmp_path / "train.txt"), label_file=label_file, data_root=str(tmp_path),
+                             validate_data=level)
+    assert [row["total_num_frames"] for row in _rows(load_video_datasets(args).datasets["train"])] == counted
+
+    (tmp_path / "train.txt").write_text("a.mp4 30 0\ncut.mp4 30 1\nnot_a_video.mp4 30 2\n")
+    if level == "none":
+        assert len(load_video_datasets(args).datasets["train"]) == 3  # nothing opened
+        (tmp_path / "train.txt").write_text("a.mp4 30 0\ngone.mp4 30 1\n")
+        with pytest.raises(FileNotFoundError, match="gone.mp4: missing"):  # but paths are checked
+            load_video_datasets(args)
+        return
+    with pytest.raises(ValueError, match="2 of 3 train videos cannot be used") as error:
+        load_video_datasets(args)
+    assert "not_a_video.mp4: OSError: Cannot open" in str(error.value)
+    assert ("cut.mp4: truncated" in str(error.value)) == truncated_found
+
+
+def test_skip_bad_videos_reports_one_total_and_one_line_per_video(list_dataset, tmp_path, caplog):
+    (tmp_path / "broken.mp4").write_bytes(b"not a video")
+    (tmp_path / "notes.txt").write_text("not a video either")
+    (tmp_path / "train.txt").write_text("a b.mp4 30 0\ngone.mp4 30 1\nbroken.mp4 30 1\nnotes.txt 3 2\nb.avi 20 1\n")
+    list_dataset.skip_bad_videos = True
+    caplog.set_level(logging.WARNING)
+    data = load_video_datasets(list_dataset)
+    assert [os.path.basename(row["video"]) for row in _rows(data.datasets["train"])] == ["a b.mp4", "b.avi"]
+    reports = [record.getMessage() for record in caplog.records if "videos (skip_bad_videos)" in record.getMessage()]
+    assert len(reports) == 1  # one report for missing and unreadable videos alike
+    lines = reports[0].splitlines()
+    assert lines[0] == "Skipped 3 of 5 train videos (skip_bad_videos):"
+    assert lines[1] == f"  {tmp_path / 'train.txt'}:2: {tmp_path / 'gone.mp4'}: missing (no such file or folder)"
+    assert lines[2].startswith(f"  {tmp_path / 'train.txt'}:3: {tmp_path / 'broken.mp4'}: OSError: Cannot open")
+    assert lines[3].startswith(f"  {tmp_path / 'train.txt'}:4: {tmp_path / 'notes.txt'}: not a video file (.txt;")
+    assert len(lines) == 4
+    for name in ("gone.mp4", "broken.mp4", "notes.txt"):
+        assert reports[0].count(name) == 1  # the path once
+
+
+def test_one_rule_for_video_files_in_folders_and_lists(tmp_path, make_video, frame_content, label_file):
+    from PIL import Image
+
+    from modeling_sllm.data.sources import VIDEO_EXTENSIONS
+
+    assert ".gif" in VIDEO_EXTENSIONS
+    (tmp_path / "tree" / "walk").mkdir(parents=True)
+    make_video("tree/walk/a.mp4", num_frames=10)
+    frames = [Image.fromarray(frame_content(i)) for i in range(6)]
+    frames[0].save(tmp_path / "tree" / "walk" / "b.GIF", save_all=True, append_images=frames[1:], duration=40)
+    (tmp_path / "tree" / "walk" / "c.txt").write_text("not a video")
+    data = load_video_datasets(SLLMDataArguments(train_dir=str(tmp_path / "tree"), validate_data="full"))
+    rows = _rows(data.datasets["train"])
+    assert [(os.path.basename(row["video"]), row["total_num_frames"]) for row in rows] == [("a.mp4", 10), ("b.GIF", 6)]
+
+    (tmp_path / "train.txt").write_text("tree/walk/b.GIF 6 0\ntree/walk/c.txt 1 0\n")
+    args = SLLMDataArguments(train_list=str(tmp_path / "train.txt"), label_file=label_file, data_root=str(tmp_path))
+    with pytest.raises(ValueError, match=r"1 of 2 train videos .*\n.*c.txt: not a video file \(.txt"):
+        load_video_datasets(args)
