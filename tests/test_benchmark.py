@@ -20,6 +20,7 @@ from modeling_sllm.benchmarks import (
     xclip_config,
 )
 from modeling_sllm.benchmarks.cli import main as benchmark_main
+from modeling_sllm.benchmarks.profile_overhead import main as profile_main
 from modeling_sllm.demo.tiny_clip import TINY_VISION_CONFIG, tiny_sllm_config
 from modeling_sllm.evaluation.timing import run_interleaved
 
@@ -44,7 +45,7 @@ def test_script_runs_in_tiny_mode_and_reports_every_row(tmp_path, make_video, re
     assert json.loads((output_dir / "results.json").read_text()) == json.loads(json.dumps(results))
     assert (output_dir / "results.md").read_text() == format_markdown(results)
     assert format_markdown(results).startswith("# SLLM efficiency benchmark")
-    assert format_table(results).splitlines()[0].split()[:3] == ["model", "size", "frames"]
+    assert format_table(results).splitlines()[0].split()[:4] == ["model", "size", "dtype", "frames"]
     assert (output_dir / "throughput_vs_gflops.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
     rows = {row["family"]: row for row in results["rows"]}
@@ -84,8 +85,12 @@ def test_script_runs_in_tiny_mode_and_reports_every_row(tmp_path, make_video, re
     assert 0 < components["restoration"]["share_of_sllm_flops"] < 1
 
     targets = results["targets"]
-    assert len(targets) == 5  # two speed-ups vs 2N frames, restoration share, X-CLIP model-only and end to end
+    # issue 4: two speed-ups vs 2N frames, restoration share, X-CLIP model-only and end to end; issue 13 in float32:
+    # speed-up vs the bare tower's 2N/N ratio, end to end vs model-only, fraction of the large-matmul GFLOP/s
+    assert [target["issue"] for target in targets] == [4] * 5 + [13] * 3
     assert all(isinstance(target["passed"], bool) and target["conditions_met"] is False for target in targets)
+    assert all(row["dtype"] == "float32" and row["weight_dtypes"] == ["float32"] for row in results["rows"])
+    assert results["dtype_ratios"] == [] and set(results["matmul"]) == {"float32"}
 
 
 def _linear_flops(tokens: int, width: int, intermediate: int, layers: int, sequences: int, length: int) -> int:
@@ -233,3 +238,88 @@ def test_thread_scaling_reports_a_speedup_and_restores_the_thread_count(restore_
     scaling = thread_scaling(2, repeats=1)
     assert scaling["threads"] == 2 and scaling["speedup_vs_1_thread"] > 0
     assert torch.get_num_threads() == 1
+
+
+def test_several_dtypes_time_every_model_in_each_in_one_run(tmp_path, restore_threads):
+    families = ["sllm", "text4vis_2n", "xclip", "videomae", "timesformer"]
+    argv = ["--tiny", "--num_kept_frames", str(N), "--num_classes", "3", "--repetitions", "2", "--warmup", "1"]
+    argv += ["--threads", "1", "--no_end_to_end", "--output_dir", str(tmp_path), "--quiet", "--models", *families]
+    results = benchmark_main(argv + ["--dtype", "float32", "bf16"])
+
+    assert results["settings"]["dtypes"] == ["float32", "bfloat16"]
+    rows = {(row["family"], row["dtype"]): row for row in results["rows"]}
+    assert set(rows) == {(family, dtype) for family in families for dtype in ("float32", "bfloat16")}
+    for (family, dtype), row in rows.items():
+        assert row["key"] == f"{family}@tiny:{dtype}"
+        assert row["weight_dtypes"] == [dtype], (family, dtype)  # peers included: every model cast
+        assert row["gflops_per_video"] == pytest.approx(rows[(family, "float32")]["gflops_per_video"])
+        assert 0 < row["fraction_of_matmul_peak"] and row["achieved_gflops_per_s"] > 0
+    assert rows[("sllm", "bfloat16")]["peak_memory_mib"] < rows[("sllm", "float32")]["peak_memory_mib"]
+    for dtype in ("float32", "bfloat16"):
+        assert 0 < rows[("sllm", dtype)]["outside_tower_share"] < 1
+        assert results["matmul"][dtype]["size"] == 256 and results["matmul"][dtype]["gflops_per_s"] > 0
+    towers = {tower["dtype"]: tower for tower in results["towers"]}
+    assert set(towers) == {"float32", "bfloat16"} and all(t["frames"] == [N, 2 * N] for t in towers.values())
+    # ratios compare models of one dtype; the cross-dtype ratios come from the same run
+    assert all(ratio["sllm"].split(":")[1] == ratio["baseline"].split(":")[1] for ratio in results["ratios"])
+    dtype_ratios = {(ratio["key"], ratio["mode"]) for ratio in results["dtype_ratios"]}
+    assert dtype_ratios == {(f"{family}@tiny", "model_only") for family in families}
+    for ratio in results["dtype_ratios"]:
+        times = {row["dtype"]: row["model_only"]["median_s"] for row in results["rows"] if row["key"].startswith(ratio["key"])}
+        assert ratio["throughput_ratio"] == pytest.approx(times["float32"] / times["bfloat16"])
+    names = [target["name"] for target in results["targets"]]
+    assert any("bfloat16 vs SLLM float32" in name and "3.3x" in name for name in names)
+    assert any("in bfloat16, model-only speed-up >= 1.9x" in name for name in names)
+    assert any("<= 5% of SLLM's bfloat16 model time" in name for name in names)
+    markdown = (tmp_path / "results.md").read_text()
+    assert "Speed-up of each model in a lower precision over the same model in float32" in markdown
+    assert "large matmul (256x256) in bfloat16" in markdown
+    assert markdown.count("(conditions differ)** ") == len(results["targets"])
+
+
+def test_script_rejects_unknown_dtypes():
+    with pytest.raises(ValueError, match="--dtype: Unknown dtype 'int8'"):
+        benchmark_main(["--tiny", "--dtype", "float32", "int8"])
+
+
+def test_profile_overhead_splits_the_pass_by_part_and_operator(tmp_path, restore_threads):
+    output = tmp_path / "profile.json"
+    argv = ["--tiny", "--num_kept_frames", str(N), "--dtypes", "float32", "bf16", "--repetitions", "2"]
+    results = profile_main(argv + ["--profile_repetitions", "1", "--warmup", "1", "--threads", "1", "--output_json", str(output)])
+    assert json.loads(output.read_text()) == json.loads(json.dumps(results))
+    assert results["settings"]["attn_implementation"] == "sdpa"
+    assert set(results["dtypes"]) == {"float32", "bfloat16"}
+    for measured in results["dtypes"].values():
+        parts = measured["parts"]
+        inside = sum(parts[name]["share"] for name in ("vision_tower", "restoration", "temporal_head", "other"))
+        assert inside == pytest.approx(1.0)
+        assert parts["outside_tower"]["share"] == pytest.approx(1 - parts["vision_tower"]["share"])
+        operators = measured["operators"]["operators"]
+        assert {key.split("/")[0] for key in operators} == {"vision_tower", "restoration", "temporal_head", "other"}
+        assert operators["restoration/aten::addmm"] > 0 and operators["temporal_head/aten::addmm"] > 0
+        assert 0.5 < sum(operators.values()) <= 1.0 + 1e-6  # self times of one pass, Python between operators included
+
+
+def test_profile_overhead_compares_float32_and_bfloat16_on_real_clips(tmp_path, make_video):
+    from modeling_sllm import SLLMVideoProcessor
+    from sllm_testing import tiny_model
+
+    model = tiny_model(seed=2)
+    folder = tmp_path / "sllm"
+    model.save_pretrained(folder)
+    SLLMVideoProcessor.from_model_config(model.config).save_pretrained(folder)
+    videos = [str(make_video(f"clip{i}.mp4", num_frames=20 + 7 * i)) for i in range(2)]
+    summary = profile_main(["--compare_dtypes", "--model_name_or_path", str(folder), "--videos", *videos])
+    assert summary["dtype"] == "bfloat16" and summary["num_videos"] == 2
+    assert [row["video"] for row in summary["videos"]] == videos
+    for row in summary["videos"]:
+        assert 0.999 < row["video_embeds_cosine"] <= 1 + 1e-6
+        assert row["same_prediction"] == (row["prediction_float32"] == row["prediction_bfloat16"])
+        assert row["prediction_float32"] in {"walk", "run", "jump"}
+    assert summary["min_video_embeds_cosine"] == min(row["video_embeds_cosine"] for row in summary["videos"])
+    with pytest.raises(ValueError, match="--compare_dtypes needs --model_name_or_path"):
+        profile_main(["--compare_dtypes", "--videos", *videos])
+    with pytest.raises(ValueError, match="do not exist"):
+        profile_main(["--compare_dtypes", "--model_name_or_path", str(folder), "--videos", str(tmp_path / "no.mp4")])
+    with pytest.raises(ValueError, match="lower precision than float32"):
+        profile_main(["--compare_dtypes", "--model_name_or_path", str(folder), "--videos", *videos, "--compare_dtype", "fp32"])

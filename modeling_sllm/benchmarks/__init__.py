@@ -8,7 +8,10 @@ Benchmarks: the efficiency benchmark (`sllm-benchmark`, `scripts/benchmark.py`) 
 - `measure`: FLOPs, peak memory, thread scaling, the machine's description (time: `modeling_sllm.evaluation.timing`);
 - `videos`: the encoded test videos (`bikes.mp4` or a synthetic H.264 mp4);
 - `run`: [`run_benchmark`], which builds, measures and times the models and returns the results dict;
-- `report`: SLLM/baseline ratios, the issue-4 targets, Markdown, console table and plot;
+- `report`: SLLM/baseline ratios, lower-precision/float32 ratios, Markdown, console table and plot;
+- `targets`: the efficiency targets (issues 4 and 13), each with its measured value and PASS/MISS;
+- `profile_overhead`: where SLLM's time goes outside its vision tower (`torch.profiler`), and the float32 vs bfloat16
+  video-embedding cosine on real clips;
 - `cli`: the benchmark's command line; `ablation`: the restoration ablation (trains through `training.cli`).
 """
 
@@ -29,14 +32,15 @@ from .models import (
     xclip_config,
 )
 from .report import (
+    compute_dtype_ratios,
     compute_ratios,
-    evaluate_targets,
     format_markdown,
     format_table,
     plot_throughput_vs_gflops,
     safe_ratio,
 )
 from .run import run_benchmark
+from .targets import evaluate_targets
 from .videos import default_video, describe_video, find_bikes_video, write_synthetic_video
 
 
@@ -53,6 +57,7 @@ __all__ = [
     "build_timesformer",
     "build_videomae",
     "build_xclip",
+    "compute_dtype_ratios",
     "compute_ratios",
     "count_flops",
     "default_video",

@@ -12,12 +12,16 @@ Examples:
 python scripts/benchmark.py --output_dir benchmark_results
 # only SLLM vs its baselines at B/32, quickly
 python scripts/benchmark.py --models sllm text4vis_2n text4vis_n xclip --sizes B/32 --repetitions 5
+# issue 13: every model in float32 and in bfloat16 in one interleaved run (cross-dtype ratios in-run)
+python scripts/benchmark.py --sizes B/32 --dtype float32 bfloat16 --output_dir benchmark_bf16
 # a smoke test with tiny configs (seconds)
 python scripts/benchmark.py --tiny --repetitions 2 --warmup 1 --output_dir /tmp/bench
 ```
 
 Writes `results.json`, `results.md` and `throughput_vs_gflops.png` into `--output_dir`, and prints the table, the
-SLLM/baseline speed-ups against the ideal FLOP ratio, and PASS/MISS for each target of issue 4. Also installed as the
+large-matmul GFLOP/s of each dtype, the bare tower's 2N/N-frame ratio, SLLM's share of time outside its tower, the
+SLLM/baseline speed-ups against the ideal FLOP ratio, the speed-ups over float32, and PASS/MISS for each target
+(issues 4 and 13, see `modeling_sllm.benchmarks.targets`). Also installed as the
 `sllm-benchmark` console script; Python callers use [`run_benchmark`] and the `report` functions directly.
 """
 
@@ -34,9 +38,26 @@ from modeling_sllm.benchmarks.models import BENCHMARK_FAMILIES, VISION_SIZES
 from modeling_sllm.benchmarks.report import format_markdown, format_table, plot_throughput_vs_gflops
 from modeling_sllm.benchmarks.run import run_benchmark
 from modeling_sllm.checks import check_positive_int
+from modeling_sllm.evaluation.throughput import inference_dtype_note, inference_dtype_problem, resolve_inference_dtype
+from modeling_sllm.training.arguments import parse_args_with_yaml
 
 
 __all__ = ["BenchmarkArguments", "cli", "main"]
+
+DESCRIPTION = """\
+Measure SLLM's efficiency on this machine: throughput, GFLOPs and peak memory of SLLM against the Text4Vis baselines on
+the same CLIP tower and against X-CLIP, VideoMAE and TimeSformer, model-only and end to end (PyAV decoding of a real
+video + preprocessing + model), with interleaved repetitions and random weights (no download). Writes results.json,
+results.md and throughput_vs_gflops.png to --output_dir and prints the speed-ups against the ideal FLOP ratio, the
+speed-ups over float32 (--dtype float32 bfloat16: every model in both, one run) and PASS/MISS for each target.
+`--config file.yaml` gives any option below from YAML; the command line overrides it."""
+
+EXAMPLES = """\
+examples:
+  python scripts/benchmark.py --output_dir benchmark_results
+  python scripts/benchmark.py --models sllm text4vis_2n text4vis_n xclip --sizes B/32 --repetitions 5
+  python scripts/benchmark.py --sizes B/32 --dtype float32 bfloat16 --output_dir benchmark_bf16
+  python scripts/benchmark.py --tiny --repetitions 2 --warmup 1 --output_dir /tmp/bench"""
 
 
 @dataclass
@@ -53,7 +74,13 @@ class BenchmarkArguments:
         metadata={"help": f"CLIP tower sizes for SLLM and the Text4Vis baselines, among {', '.join(VISION_SIZES)}."},
     )
     device: str = field(default="cpu", metadata={"help": "Torch device (cpu, cuda, cuda:1, ...)."})
-    dtype: str = field(default="float32", metadata={"help": "float32, float16 or bfloat16."})
+    dtype: list[str] = field(
+        default_factory=lambda: ["float32"],
+        metadata={
+            "help": "float32, bfloat16 and/or float16 (several: every model is timed in each, in the same "
+            "interleaved run). Weights and inputs are cast; bfloat16 is fast on CPUs with AVX-512 BF16 or AMX."
+        },
+    )
     threads: int = field(default=2, metadata={"help": "torch.set_num_threads; 0 keeps PyTorch's default."})
     batch_size: int = field(default=1, metadata={"help": "Videos per forward pass."})
     repetitions: int = field(default=10, metadata={"help": "Timed interleaved rounds (each runs every task once)."})
@@ -73,6 +100,9 @@ class BenchmarkArguments:
     videomae_frames: int | None = field(default=None, metadata={"help": "VideoMAE frames (default 2N)."})
     timesformer_frames: int | None = field(default=None, metadata={"help": "TimeSformer frames (default N)."})
     seed: int = field(default=0, metadata={"help": "Seed of the random weights and inputs."})
+    matmul_size: int | None = field(
+        default=None, metadata={"help": "Side of the large-matmul reference (default 2048; 256 in tiny mode)."}
+    )
     quiet: bool = field(default=False, metadata={"help": "Do not print progress messages."})
 
     def __post_init__(self):
@@ -89,21 +119,35 @@ class BenchmarkArguments:
         check_positive_int("--num_kept_frames", self.num_kept_frames, minimum=2)
         for name in ("warmup", "threads"):
             check_positive_int(f"--{name}", getattr(self, name), minimum=0)
-        for name in ("xclip_frames", "videomae_frames", "timesformer_frames"):
+        for name in ("xclip_frames", "videomae_frames", "timesformer_frames", "matmul_size"):
             if getattr(self, name) is not None:
                 check_positive_int(f"--{name}", getattr(self, name))
+        if not self.dtype:
+            raise ValueError("--dtype: give at least one of float32, bfloat16, float16")
+        for dtype in self.dtype:
+            try:
+                resolve_inference_dtype(dtype)
+            except ValueError as error:
+                raise ValueError(f"--dtype: {error}") from None
 
 
 def main(argv: list[str] | None = None) -> dict:
     """Parses `argv` (default: the command line), runs the benchmark, writes and prints the results; returns them."""
-    parser = HfArgumentParser(BenchmarkArguments)
-    (args,) = parser.parse_args_into_dataclasses(args=argv)
+    parser = HfArgumentParser(BenchmarkArguments, description=DESCRIPTION, epilog=EXAMPLES)
+    (args,) = parse_args_with_yaml(parser, argv)
     started = time.perf_counter()
 
     def progress(message: str) -> None:
         if not args.quiet:
             print(f"[benchmark {time.perf_counter() - started:7.1f}s] {message}", file=sys.stderr, flush=True)
 
+    for dtype in args.dtype:
+        for message in (
+            inference_dtype_problem(resolve_inference_dtype(dtype), args.device),
+            inference_dtype_note(resolve_inference_dtype(dtype), args.device),
+        ):
+            if message:
+                print(f"WARNING: --dtype {dtype} on {args.device}: {message}", file=sys.stderr)
     results = run_benchmark(
         families=args.models,
         sizes=args.sizes,
@@ -122,6 +166,7 @@ def main(argv: list[str] | None = None) -> dict:
         videomae_frames=args.videomae_frames,
         timesformer_frames=args.timesformer_frames,
         seed=args.seed,
+        matmul_size=args.matmul_size,
         progress=progress,
     )
     results["settings"]["wall_time_s"] = time.perf_counter() - started

@@ -26,7 +26,14 @@ from modeling_sllm.checks import check_positive_int
 from modeling_sllm.evaluation.timing import run_interleaved, synchronize
 
 
-__all__ = ["count_flops", "describe_environment", "measure_peak_memory", "thread_scaling"]
+__all__ = [
+    "TowerClock",
+    "count_flops",
+    "describe_environment",
+    "matmul_workload",
+    "measure_peak_memory",
+    "thread_scaling",
+]
 
 
 def _attention_flops(query_shape, key_shape, value_shape, *args, out_shape=None, **kwargs) -> int:
@@ -129,6 +136,67 @@ def thread_scaling(threads: int, repeats: int = 5) -> dict:
     finally:
         torch.set_num_threads(previous)
     return {"threads": threads, "speedup_vs_1_thread": best[1] / best[threads]}
+
+
+def matmul_workload(
+    dtype: torch.dtype, device: torch.device | str = "cpu", size: int = 2048, seed: int = 0
+) -> tuple[Callable[[], Any], int]:
+    """
+    The machine's large-matmul reference for `dtype`: a `size x size` by `size x size` product (`2 size^3` FLOPs), the
+    kind of product that reaches the peak of the BLAS library (MKL for float32, oneDNN for bfloat16 on CPUs). Timed
+    next to the models, it says what fraction of this machine's attainable GFLOP/s each model reaches.
+
+    Returns:
+        `(function, flops)`: the function computes one product.
+    """
+    check_positive_int("size", size)
+    generator = torch.Generator().manual_seed(seed)
+    left = torch.randn(size, size, generator=generator).to(device=device, dtype=dtype)
+    right = torch.randn(size, size, generator=generator).to(device=device, dtype=dtype)
+    return (lambda: torch.mm(left, right)), 2 * size**3
+
+
+class TowerClock:
+    """
+    Times the vision tower inside full forward passes of an SLLM model with forward hooks, to give the share of each
+    pass spent outside the tower (restoration, temporal head, classifier, glue). Use `clock.call(function)` for the
+    passes to measure; passes made otherwise are not recorded.
+    """
+
+    def __init__(self, tower: torch.nn.Module, device: torch.device | str = "cpu"):
+        import time
+
+        self._now = time.perf_counter
+        self.device = torch.device(device)
+        self.shares: list[float] = []
+        self._marks: dict[str, float] | None = None
+        self._handles = [
+            tower.register_forward_pre_hook(lambda *_: self._mark("start")),
+            tower.register_forward_hook(lambda *_: self._mark("end")),
+        ]
+
+    def _mark(self, name: str) -> None:
+        if self._marks is not None:
+            synchronize(self.device)
+            self._marks[name] = self._now()
+
+    def call(self, function: Callable[[], Any]) -> Any:
+        """Runs `function` (one forward pass) and records the share of its time outside the tower."""
+        self._marks = {}
+        try:
+            start = self._now()
+            output = function()
+            synchronize(self.device)
+            total = self._now() - start
+            if "start" in self._marks and "end" in self._marks and total > 0:
+                self.shares.append(1 - (self._marks["end"] - self._marks["start"]) / total)
+        finally:
+            self._marks = None
+        return output
+
+    def remove(self) -> None:
+        for handle in self._handles:
+            handle.remove()
 
 
 def _cpu_name() -> str:

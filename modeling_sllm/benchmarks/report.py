@@ -1,7 +1,8 @@
 # Copyright 2026 The SLLM-HF authors. Licensed under the Apache License, Version 2.0.
 """
-The benchmark's results read as a report: SLLM/baseline ratios, the issue-4 targets, and the Markdown, console and
-plot forms of the results dict that [`run_benchmark`] returns.
+The benchmark's results read as a report: SLLM/baseline ratios, speed-ups of a lower precision over float32, and the
+Markdown, console and plot forms of the results dict that [`run_benchmark`] returns (the targets themselves:
+[`modeling_sllm.benchmarks.targets`]).
 
 Speed-ups are given as a ratio of median throughputs (the figure used for the targets), as the median of the
 per-round ratios, as a ratio of the fastest runs and as a ratio of median process CPU times (the last two are less
@@ -16,8 +17,8 @@ from modeling_sllm.benchmarks.models import SLLM_FAMILIES
 
 
 __all__ = [
+    "compute_dtype_ratios",
     "compute_ratios",
-    "evaluate_targets",
     "format_markdown",
     "format_table",
     "plot_throughput_vs_gflops",
@@ -34,7 +35,8 @@ def safe_ratio(numerator: float | None, denominator: float | None) -> float | No
 
 def compute_ratios(rows: dict[str, dict], times: dict[str, list[float]]) -> list[dict]:
     """
-    SLLM/baseline ratios for each SLLM row against every other row (the Text4Vis baselines of its own size only).
+    SLLM/baseline ratios for each SLLM row against every other row of the same dtype (the Text4Vis baselines of its
+    own size only).
 
     Args:
         rows (`dict[str, dict]`): the benchmark rows by key, with their `"model_only"` / `"end_to_end"` summaries
@@ -48,7 +50,7 @@ def compute_ratios(rows: dict[str, dict], times: dict[str, list[float]]) -> list
     ratios = []
     for sllm in (row for row in rows.values() if row["family"] == "sllm"):
         for baseline in rows.values():
-            if baseline["family"] == "sllm":
+            if baseline["family"] == "sllm" or baseline.get("dtype") != sllm.get("dtype"):
                 continue
             if baseline["family"] in SLLM_FAMILIES and baseline["size"] != sllm["size"]:
                 continue
@@ -77,84 +79,39 @@ def compute_ratios(rows: dict[str, dict], times: dict[str, list[float]]) -> list
     return ratios
 
 
-def evaluate_targets(rows: dict, ratios: list[dict], components: list[dict], settings: dict) -> list[dict]:
+def compute_dtype_ratios(rows: dict[str, dict], times: dict[str, list[float]]) -> list[dict]:
     """
-    The issue-4 targets, evaluated on the ViT-B/32 rows (or on the tiny rows in tiny mode, for testing): SLLM's
-    speed-up over the 2N-frame baseline (>= 1.9x model-only, >= 1.8x end to end), the restoration module's share of
-    SLLM's model time (< 2%), SLLM at least as fast as X-CLIP. Each target says whether it `passed` and whether the
-    run met the conditions it is defined for (`conditions_met`: CPU, float32, 2 threads, N = 8, not tiny).
+    Speed-up of every model in each lower precision over the same model in float32, from the same run.
+
+    Returns:
+        `list[dict]`: one dict per (model, dtype, mode) with `key` (`"family@size"`), `dtype`, `mode`,
+        `throughput_ratio` (ratio of medians), `paired_median_ratio`, `min_time_ratio` and `cpu_time_ratio`.
     """
-    size = "tiny" if settings["tiny"] else "B/32"
-    sllm_key = f"sllm@{size}"
-    if sllm_key not in rows:
-        return []
-    targets = []
-
-    def ratio_of(baseline_key: str, mode: str) -> dict | None:
-        for ratio in ratios:
-            if ratio["sllm"] == sllm_key and ratio["baseline"] == baseline_key and ratio["mode"] == mode:
-                return ratio
-        return None
-
-    n = rows[sllm_key]["encoded_frames"]
-    for mode, threshold in (("model_only", 1.9), ("end_to_end", 1.8)):
-        ratio = ratio_of(f"text4vis_2n@{size}", mode)
-        if ratio is not None:
-            targets.append(
-                {
-                    "name": f"SLLM {n}->{2 * n - 1} vs {2 * n}-frame baseline, {mode.replace('_', '-')} speed-up "
-                    f">= {threshold}x",
-                    "value": ratio["throughput_ratio"],
-                    "value_min": ratio["min_time_ratio"],
-                    "value_cpu": ratio["cpu_time_ratio"],
-                    "threshold": threshold,
-                    "comparison": ">=",
-                    "passed": ratio["throughput_ratio"] >= threshold,
-                }
-            )
-    for component in components:
-        if component["key"] == f"restoration@{size}" and component["share_of_sllm_model_time"] is not None:
-            targets.append(
-                {
-                    "name": "restoration module share of SLLM model time < 2%",
-                    "value": component["share_of_sllm_model_time"],
-                    "value_min": component["share_of_sllm_model_time_min"],
-                    "value_cpu": component["share_of_sllm_model_cpu_time"],
-                    "threshold": 0.02,
-                    "comparison": "<",
-                    "passed": component["share_of_sllm_model_time"] < 0.02,
-                }
-            )
+    ratios = []
     for key, row in rows.items():
-        if row["family"] != "xclip":
+        base_key, _, dtype = key.rpartition(":")
+        reference = rows.get(f"{base_key}:float32")
+        if dtype == "float32" or reference is None:
             continue
-        same_frames = row["encoded_frames"] == n
         for mode in ("model_only", "end_to_end"):
-            ratio = ratio_of(key, mode)
-            if ratio is None:
+            low_times, float_times = times.get(f"{mode}:{key}"), times.get(f"{mode}:{reference['key']}")
+            if not low_times or not float_times:
                 continue
-            targets.append(
+            ratios.append(
                 {
-                    "name": f"SLLM throughput >= X-CLIP ({row['encoded_frames']} frames), {mode.replace('_', '-')}"
-                    + ("" if same_frames else " [frame counts differ: not the issue's comparison]"),
-                    "value": ratio["throughput_ratio"],
-                    "value_min": ratio["min_time_ratio"],
-                    "value_cpu": ratio["cpu_time_ratio"],
-                    "threshold": 1.0,
-                    "comparison": ">=",
-                    "passed": ratio["throughput_ratio"] >= 1.0,
+                    "key": base_key,
+                    "name": row["name"],
+                    "dtype": dtype,
+                    "mode": mode,
+                    "throughput_ratio": safe_ratio(row[mode]["videos_per_s"], reference[mode]["videos_per_s"]),
+                    "paired_median_ratio": statistics.median(
+                        f / b for b, f in zip(low_times, float_times, strict=True)
+                    ),
+                    "min_time_ratio": min(float_times) / min(low_times),
+                    "cpu_time_ratio": safe_ratio(reference[mode].get("cpu_median_s"), row[mode].get("cpu_median_s")),
                 }
             )
-    conditions = (
-        settings["device"].startswith("cpu")
-        and settings["dtype"] in ("float32", "fp32")
-        and settings["threads"] == 2
-        and not settings["tiny"]
-        and n == 8
-    )
-    for target in targets:
-        target["conditions_met"] = bool(conditions)
-    return targets
+    return ratios
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -178,7 +135,7 @@ def _throughput_cell(summary: dict | None, digits: int = 2) -> str:
 
 
 def _row_names(results: dict) -> dict[str, str]:
-    return {row["key"]: f"{row['name']} ({row['size']})" for row in results["rows"]}
+    return {row["key"]: f"{row['name']} ({row['size']}, {row.get('dtype', 'float32')})" for row in results["rows"]}
 
 
 def _target_status(target: dict) -> str:
@@ -195,7 +152,7 @@ def _target_value(target: dict) -> str:
     return f"{value} (threshold {threshold}; fastest runs: {fastest}; CPU time: {cpu})"
 
 
-_TARGETS_TITLE = "Targets (issue 4; defined for ViT-B/32, CPU, float32, 2 threads; medians in-run):"
+_TARGETS_TITLE = "Targets (issues 4 and 13; defined for ViT-B/32, N = 8, CPU, 2 threads, batch 1; medians in-run):"
 
 
 def format_markdown(results: dict) -> str:
@@ -221,16 +178,18 @@ def format_markdown(results: dict) -> str:
     lines += [
         "Throughput in videos/s: median [min-max over repetitions]. GFLOPs per video (multiply-add = 2 FLOPs). Peak "
         "memory: tensor memory allocated during one model-only forward, above weights and inputs. Converted frames: "
-        "frames decoded to RGB per video end to end.",
+        "frames decoded to RGB per video end to end. GFLOP/s: achieved model-only, and as a fraction of the "
+        "large-matmul GFLOP/s of the row's dtype measured in the same run.",
         "",
-        "| Model | Size | Frames in / head | Converted frames | GFLOPs | Params (M) | Peak mem (MiB) "
-        "| Model-only videos/s | End-to-end videos/s | Preprocess share |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| Model | Size | Dtype | Frames in / head | Converted frames | GFLOPs | Params (M) | Peak mem (MiB) "
+        "| Model-only videos/s | End-to-end videos/s | Preprocess share | GFLOP/s (of matmul) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for row in results["rows"]:
         cells = [
             row["name"],
             row["size"],
+            row.get("dtype", "float32"),
             f"{row['encoded_frames']} / {row['temporal_frames']}",
             str(row.get("frames_converted_per_video", "n/a")),
             f"{row['gflops_per_video']:.4g}",
@@ -239,8 +198,10 @@ def format_markdown(results: dict) -> str:
             _throughput_cell(row.get("model_only")),
             _throughput_cell(row.get("end_to_end")),
             _percent(row.get("preprocess_share_of_end_to_end"), 1),
+            f"{_fmt(row.get('achieved_gflops_per_s'), 0)} ({_percent(row.get('fraction_of_matmul_peak'), 0)})",
         ]
         lines.append("| " + " | ".join(cells) + " |")
+    lines += ["", *_machine_lines(results, markdown=True)]
     if results["components"]:
         lines += [
             "",
@@ -259,6 +220,23 @@ def format_markdown(results: dict) -> str:
             ]
             lines.append("| " + " | ".join(cells) + " |")
     names = _row_names(results)
+    if results.get("dtype_ratios"):
+        lines += [
+            "",
+            "Speed-up of each model in a lower precision over the same model in float32 (same run): ratio of median "
+            "throughputs, median of the per-round ratios, fastest runs, CPU time.",
+            "",
+            "| Model | Dtype | Mode | Speed-up (medians) | Per-round median | Fastest runs | CPU time |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for ratio in results["dtype_ratios"]:
+            cells = [
+                f"{ratio['name']} ({ratio['key'].split('@')[1]})",
+                ratio["dtype"],
+                ratio["mode"].replace("_", "-"),
+                *(_fmt(ratio.get(key), suffix="x") for key in _DTYPE_RATIO_KEYS),
+            ]
+            lines.append("| " + " | ".join(cells) + " |")
     if results["ratios"]:
         lines += [
             "",
@@ -295,20 +273,53 @@ def format_markdown(results: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+_DTYPE_RATIO_KEYS = ("throughput_ratio", "paired_median_ratio", "min_time_ratio", "cpu_time_ratio")
+
+
+def _machine_lines(results: dict, markdown: bool) -> list[str]:
+    """The large-matmul GFLOP/s per dtype, the bare tower's 2N/N ratio and SLLM's share of time outside the tower."""
+    bullet = "- " if markdown else "  "
+    lines = []
+    for dtype, peak in results.get("matmul", {}).items():
+        lines.append(
+            f"{bullet}large matmul ({peak['size']}x{peak['size']}) in {dtype}: {peak['gflops_per_s']:.0f} GFLOP/s "
+            f"median ({peak['gflops_per_s_max']:.0f} fastest run)"
+        )
+    for tower in results.get("towers", []):
+        short, long = tower["frames"]
+        lines.append(
+            f"{bullet}bare CLIP tower {tower['size']} in {tower['dtype']}: {long} frames take "
+            f"{tower['time_ratio']:.3f}x the time of {short} (per-round median {tower['paired_median_ratio']:.3f}x, "
+            f"fastest runs {tower['min_time_ratio']:.3f}x)"
+        )
+    for row in results["rows"]:
+        if row.get("outside_tower_share") is not None:
+            lines.append(
+                f"{bullet}{row['name']} ({row['size']}, {row['dtype']}): {_percent(row['outside_tower_share'])} of "
+                f"its model time outside the vision tower (restoration, temporal head, classifier; "
+                f"{_percent(row['outside_tower_share_min'])} at the lowest)"
+            )
+    return lines
+
+
 def format_table(results: dict) -> str:
     """A plain-text version of the results for the console."""
     header = (
-        f"{'model':<18} {'size':<5} {'frames':>7} {'conv':>5} {'GFLOPs':>8} {'mem MiB':>8} "
-        f"{'model-only v/s [min-max]':>26} {'end-to-end v/s [min-max]':>26}"
+        f"{'model':<18} {'size':<5} {'dtype':<8} {'frames':>7} {'conv':>5} {'GFLOPs':>8} {'mem MiB':>8} "
+        f"{'model-only v/s [min-max]':>26} {'end-to-end v/s [min-max]':>26} {'GFLOP/s (of matmul)':>20}"
     )
     lines = [header, "-" * len(header)]
     for row in results["rows"]:
         frames = f"{row['encoded_frames']}/{row['temporal_frames']}"
+        achieved = f"{_fmt(row.get('achieved_gflops_per_s'), 0)} ({_percent(row.get('fraction_of_matmul_peak'), 0)})"
         lines.append(
-            f"{row['name']:<18} {row['size']:<5} {frames:>7} {str(row.get('frames_converted_per_video', '-')):>5} "
+            f"{row['name']:<18} {row['size']:<5} {row.get('dtype', 'float32'):<8} {frames:>7} "
+            f"{str(row.get('frames_converted_per_video', '-')):>5} "
             f"{row['gflops_per_video']:>8.4g} {_fmt(row['peak_memory_mib'], 1):>8} "
-            f"{_throughput_cell(row.get('model_only'), 3):>26} {_throughput_cell(row.get('end_to_end'), 3):>26}"
+            f"{_throughput_cell(row.get('model_only'), 3):>26} {_throughput_cell(row.get('end_to_end'), 3):>26} "
+            f"{achieved:>20}"
         )
+    lines += ["", *_machine_lines(results, markdown=False)]
     for component in results["components"]:
         lines.append(
             f"  {component['key']}: {1000 * component['median_s']:.2f} ms median, "
@@ -318,6 +329,14 @@ def format_table(results: dict) -> str:
             f"{_percent(component['share_of_sllm_flops'])} of its FLOPs"
         )
     names = _row_names(results)
+    if results.get("dtype_ratios"):
+        lines += ["", "Speed-up over float32, same run (ratio of medians / per-round median / fastest runs / CPU time):"]
+        for ratio in results["dtype_ratios"]:
+            values = " / ".join(_fmt(ratio.get(key), suffix="x") for key in _DTYPE_RATIO_KEYS)
+            lines.append(
+                f"  {ratio['name'] + ' (' + ratio['key'].split('@')[1] + ')':<26} {ratio['dtype']:<9} "
+                f"{ratio['mode']:<10} {values}"
+            )
     if results["ratios"]:
         lines += [
             "",
@@ -382,7 +401,7 @@ def plot_throughput_vs_gflops(results: dict, path: str | os.PathLike) -> Path:
             )
             if mode == "model_only":
                 axis.annotate(
-                    f"{row['name']} {row['size']}",
+                    f"{row['name']} {row['size']} {row.get('dtype', '')}".rstrip(),
                     (row["gflops_per_video"], summary["videos_per_s"]),
                     textcoords="offset points",
                     xytext=(5, 4),
