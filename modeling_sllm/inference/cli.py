@@ -1,0 +1,39 @@
+# Copyright 2026 The SLLM-HF authors. Licensed under the Apache License, Version 2.0.
+"""
+`sllm-predict` (`scripts/predict.py`): classify many videos with an SLLM model, one JSONL/CSV row per video.
+
+    sllm-predict --model_name_or_path MODEL --videos FOLDER --output predictions.jsonl
+    sllm-predict --model_name_or_path MODEL --annotation_list val.txt --data_root videos/ --output predictions.csv
+    sllm-predict --model_name_or_path MODEL --dataset_name DATASET --dataset_split test --output predictions.jsonl
+    accelerate launch --multi_gpu --num_processes 2 scripts/predict.py ...   # the videos split between 2 processes
+
+Rerunning a command resumes it: the videos already in the output are skipped. `--compare_with_pipeline` times the
+script against a plain loop over `pipeline("video-classification")` (see `compare.py`).
+"""
+
+from transformers import HfArgumentParser
+
+from .arguments import SLLMPredictArguments
+
+
+__all__ = ["cli", "main"]
+
+
+def main(argv: list[str] | None = None) -> dict:
+    """Runs `sllm-predict` with the command-line arguments `argv` (default: `sys.argv[1:]`); returns its summary."""
+    (args,) = HfArgumentParser(SLLMPredictArguments).parse_args_into_dataclasses(args=argv)
+    if args.compare_with_pipeline:
+        from .compare import compare_with_pipeline
+
+        return compare_with_pipeline(args)
+    from .predict import run_prediction
+
+    return run_prediction(args)
+
+
+def cli() -> None:
+    main()
+
+
+if __name__ == "__main__":
+    cli()
