@@ -2,7 +2,8 @@
 """SLLM ("Sample Less, Learn More", ACM MM 2023) as a Transformers model.
 
 Importing this package registers the SLLM classes with the Auto classes, and marks them for `trust_remote_code`
-export: `save_pretrained` copies the modeling files next to the weights so that the folder works on the Hub.
+export: `save_pretrained` copies the modeling files next to the weights so that the folder works on the Hub. It also
+makes `pipeline("video-classification")` build [`SLLMVideoClassificationPipeline`], which batches (`batch_size`).
 """
 
 from transformers import (
@@ -11,6 +12,7 @@ from transformers import (
     AutoModelForVideoClassification,
     AutoVideoProcessor,
 )
+from transformers.pipelines import PIPELINE_REGISTRY
 
 from .configuration_sllm import SLLMConfig
 from .modeling_sllm import (
@@ -20,6 +22,7 @@ from .modeling_sllm import (
     SLLMPreTrainedModel,
     SLLMVideoClassifierOutput,
 )
+from .pipeline_sllm import SLLMVideoClassificationPipeline
 from .video_processing_sllm import SLLMVideoProcessor
 
 
@@ -35,6 +38,21 @@ SLLMModel.register_for_auto_class("AutoModel")
 SLLMForVideoClassification.register_for_auto_class("AutoModelForVideoClassification")
 SLLMVideoProcessor.register_for_auto_class("AutoVideoProcessor")
 
+
+def _register_pipeline() -> None:
+    """
+    `pipeline("video-classification")` builds [`SLLMVideoClassificationPipeline`]: transformers' pipeline, which also
+    batches videos prepared by a video processor; the task's models, default model and type are unchanged. The task's
+    entry is replaced rather than re-registered with `register_pipeline`, which would warn at every import and mark
+    the class as a custom pipeline (`Pipeline.save_pretrained` of ANY video classifier would then write a
+    `custom_pipelines` entry needing `trust_remote_code`).
+    """
+    task = PIPELINE_REGISTRY.supported_tasks["video-classification"]
+    PIPELINE_REGISTRY.supported_tasks["video-classification"] = {**task, "impl": SLLMVideoClassificationPipeline}
+
+
+_register_pipeline()
+
 __all__ = [
     "SLLMConfig",
     "SLLMModel",
@@ -43,4 +61,5 @@ __all__ = [
     "SLLMModelOutput",
     "SLLMVideoClassifierOutput",
     "SLLMVideoProcessor",
+    "SLLMVideoClassificationPipeline",
 ]

@@ -3,6 +3,7 @@
 import json
 import logging
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -96,6 +97,38 @@ def test_pipeline_classifies_real_encoded_video(saved_model, video, request):
     assert all(classifier(path, top_k=10)[i]["label"] in {"walk", "run", "jump"} for i in range(3))
 
 
+def _assert_same_results(batched, unbatched):
+    assert len(batched) == len(unbatched)
+    for got, expected in zip(batched, unbatched):
+        assert [item["label"] for item in got] == [item["label"] for item in expected]
+        expected_scores = [item["score"] for item in expected]
+        assert [item["score"] for item in got] == pytest.approx(expected_scores, rel=1e-5, abs=1e-6)
+
+
+@pytest.fixture
+def three_videos(make_video, frame_content):
+    """Three videos of different lengths and sizes (the processor gives them the same input shape)."""
+    frames = [frame_content(i) for i in range(36)]
+    return [
+        str(make_video("a.mp4", frames=frames[:30])),
+        str(make_video("b.mkv", frames=[frame[:, ::-1].copy() for frame in frames[4:36]])),
+        str(make_video("c.mp4", frames=[frame[8:56, 10:90].copy() for frame in frames[:20]])),
+    ]
+
+
+def test_pipeline_batch_size_gives_the_results_of_one_video_at_a_time(saved_model, three_videos):
+    classifier = pipeline("video-classification", model=str(saved_model), batch_size=2)
+    assert type(classifier).__name__ == "SLLMVideoClassificationPipeline"
+    unbatched = [classifier(video, top_k=3, batch_size=1) for video in three_videos]
+    _assert_same_results(classifier(three_videos, top_k=3), unbatched)
+    _assert_same_results(classifier(three_videos, top_k=3, batch_size=3, num_workers=1), unbatched)
+    # the scores are those of the processor + model road
+    processor = SLLMVideoProcessor.from_pretrained(saved_model)
+    with torch.no_grad():
+        probs = classifier.model(**processor(three_videos[2], return_tensors="pt")).logits.softmax(-1)[0]
+    assert unbatched[2][0]["score"] == pytest.approx(probs.max().item(), rel=1e-5)
+
+
 REMOTE_SCRIPT = textwrap.dedent(
     """
     import importlib.abc, json, sys
@@ -116,31 +149,47 @@ REMOTE_SCRIPT = textwrap.dedent(
     import torch
     from transformers import AutoModel, AutoModelForVideoClassification, AutoVideoProcessor, pipeline
 
-    folder, video = sys.argv[1], sys.argv[2]
+    folder, video, hub_folder, videos = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
     model = AutoModelForVideoClassification.from_pretrained(folder, trust_remote_code=True).eval()
     processor = AutoVideoProcessor.from_pretrained(folder, trust_remote_code=True)
     with torch.no_grad():
         logits = model(**processor(video, return_tensors="pt")).logits
     base = AutoModel.from_pretrained(folder, trust_remote_code=True)
     classifier = pipeline("video-classification", model=folder, trust_remote_code=True)
+    # a Hub folder with the batching pipeline (pipeline_sllm.py, custom_pipelines)
+    batching = pipeline("video-classification", model=hub_folder, trust_remote_code=True, batch_size=2)
     print(json.dumps({
         "model_module": type(model).__module__,
         "base_class": type(base).__name__,
         "logits": logits.tolist(),
         "pipeline": classifier(video, top_k=3),
+        "batching_module": type(batching).__module__,
+        "batching_class": type(batching).__name__,
+        "batched": batching(videos, top_k=3),
+        "unbatched": [batching(one, top_k=3, batch_size=1) for one in videos],
     }))
     """
 )
 
 
-def test_remote_code_round_trip_without_the_package(saved_model, video_path, tmp_path):
+def test_remote_code_round_trip_without_the_package(saved_model, video_path, three_videos, tmp_path):
+    """Remote code without the package: model, processor, pipeline of a saved folder; and
+    `pipeline(..., trust_remote_code=True, batch_size=2)` of a Hub folder (the batching pipeline travels with it)."""
+    from modeling_sllm.inference.remote_pipeline import add_pipeline_to_folder
+
+    hub_folder = tmp_path / "hub"
+    shutil.copytree(saved_model, hub_folder)
+    add_pipeline_to_folder(hub_folder)
+    assert (hub_folder / "pipeline_sllm.py").is_file()
+    custom = json.loads((hub_folder / "config.json").read_text())["custom_pipelines"]
+    assert custom["video-classification"]["impl"] == "pipeline_sllm.SLLMVideoClassificationPipeline"
     model = AutoModelForVideoClassification.from_pretrained(saved_model).eval()
     processor = SLLMVideoProcessor.from_pretrained(saved_model)
     with torch.no_grad():
         expected = model(**processor(str(video_path), return_tensors="pt")).logits
     env = dict(os.environ, HF_HUB_OFFLINE="1", HF_MODULES_CACHE=str(tmp_path / "modules"), PYTHONPATH="")
     completed = subprocess.run(
-        [sys.executable, "-c", REMOTE_SCRIPT, str(saved_model), str(video_path)],
+        [sys.executable, "-c", REMOTE_SCRIPT, str(saved_model), str(video_path), str(hub_folder), *three_videos],
         cwd=tmp_path,
         env=env,
         capture_output=True,
@@ -155,3 +204,8 @@ def test_remote_code_round_trip_without_the_package(saved_model, video_path, tmp
     assert [r["label"] for r in result["pipeline"]] == [
         model.config.id2label[i] for i in expected.softmax(-1)[0].argsort(descending=True).tolist()
     ]
+    assert result["batching_module"].startswith("transformers_modules.")
+    assert result["batching_class"] == "SLLMVideoClassificationPipeline"
+    _assert_same_results(result["batched"], result["unbatched"])
+    local = pipeline("video-classification", model=str(saved_model))
+    _assert_same_results(result["unbatched"], [local(video, top_k=3) for video in three_videos])
