@@ -23,6 +23,8 @@ from modeling_sllm.publishing.upload import push_to_hub
 from sllm_testing import tiny_config, tiny_model
 
 ROOT = Path(__file__).resolve().parents[1]
+# what save_pretrained + the processor write: weights, configs and the remote-code files (named, plus whatever else
+# the model files import relatively)
 MODEL_FILES = {
     "config.json",
     "model.safetensors",
@@ -30,11 +32,11 @@ MODEL_FILES = {
     "configuration_sllm.py",
     "modeling_sllm.py",
     "video_processing_sllm.py",
-    "sampling.py",
-    "video_io.py",
-    "text_features.py",
-    "checks.py",
 }
+
+
+def _saved_files(folder) -> set[str]:
+    return {path.relative_to(folder).as_posix() for path in Path(folder).rglob("*") if path.is_file()}
 
 
 def evaluation(**overrides):
@@ -77,6 +79,7 @@ def model_dir(tmp_path):
     model = tiny_model(seed=3)
     model.save_pretrained(folder)
     SLLMVideoProcessor.from_model_config(model.config).save_pretrained(folder)
+    assert MODEL_FILES <= _saved_files(folder)
     return folder
 
 
@@ -89,7 +92,7 @@ def eval_file(tmp_path):
 
 def test_card_metadata_parses_back_with_the_model_index(model_dir, eval_file, tmp_path):
     zero_shot = evaluation(zero_shot=True, views={"num_clips": 2, "num_crops": 3}, throughput=None, fidelity=None)
-    zero_shot["dataset"] = dict(zero_shot["dataset"], name="ucf101", config=None, split="test")
+    zero_shot["dataset"] = dict(zero_shot["dataset"], name="my-org/ucf101-clips", config=None, split="test")
     card = build_model_card(model_dir, [eval_file, zero_shot], repo_id="my-org/sllm-tiny", license="mit")
     path = tmp_path / "README.md"
     card.save(path)
@@ -97,7 +100,8 @@ def test_card_metadata_parses_back_with_the_model_index(model_dir, eval_file, tm
     loaded = ModelCard.load(path)
     assert loaded.data.pipeline_tag == "video-classification" and loaded.data.library_name == "transformers"
     assert loaded.data.license == "mit" and loaded.data.model_name == "sllm-tiny"
-    assert loaded.data.datasets == ["hmdb51", "ucf101"] and "sllm" in loaded.data.tags
+    # only org/name Hub ids go to `datasets:` (a bare "hmdb51" may be a local folder's name)
+    assert loaded.data.datasets == ["my-org/ucf101-clips"] and "sllm" in loaded.data.tags
     results = {(r.dataset_type, r.metric_type): r for r in loaded.data.eval_results}
     assert len(results) == 6
     top1 = results[("hmdb51", "accuracy")]
@@ -105,7 +109,8 @@ def test_card_metadata_parses_back_with_the_model_index(model_dir, eval_file, tm
     assert (top1.dataset_name, top1.dataset_config, top1.dataset_split) == ("HMDB-51", "split1", "validation")
     assert top1.metric_name == "Top-1 Accuracy (1x1 views)"
     assert results[("hmdb51", "top_5_accuracy")].metric_value == 97.12
-    assert results[("ucf101", "mean_class_accuracy")].metric_name == "Mean Class Accuracy (2x3 views, zero-shot)"
+    zero_shot_name = results[("my-org/ucf101-clips", "mean_class_accuracy")].metric_name
+    assert zero_shot_name == "Mean Class Accuracy (2x3 views, zero-shot)"
 
     metadata = metadata_load(path)
     model_index = metadata["model-index"]
@@ -123,7 +128,7 @@ def test_card_text_has_task_efficiency_results_uses_limits_and_citation(model_di
     assert "| HMDB-51 (split1) | validation | 1530 | 1 x 1 | 81.55% | 97.12% | 80.98% |" in text
     assert "4 of the 8 sampled frames (50% of the encoder work" in text and "ideal speed-up of 2x" in text
     assert "12.35 videos/s for the model alone" in text
-    assert "Hardest classes on HMDB-51 (split1), validation split: class_0 50.0% (30 videos)" in text
+    assert "Hardest classes on HMDB-51 (split1), validation split: class\\_0 50.0% (30 videos)" in text
     assert "true features of the skipped frames: restored 0.912, linear interpolation 0.880 (best: restored)" in text
     assert "| Top-1 | Top-5 | Mean class accuracy |" in text
     assert "3 classes" in text and "walk, run, jump" in text
@@ -190,13 +195,13 @@ def test_trainer_eval_results_need_the_dataset_and_then_give_a_card(model_dir, t
     card = build_model_card(model_dir, [trainer_file], dataset=SLLMDatasetInfo(name="hmdb51", config="split1"))
     values = {r.metric_type: r.metric_value for r in card.data.eval_results}
     assert values == {"accuracy": 62.5, "top_5_accuracy": 100.0, "mean_class_accuracy": 60.0}
-    assert card.data.eval_results[0].dataset_split == "validation" and card.data.datasets == ["hmdb51"]
+    assert card.data.eval_results[0].dataset_split == "validation" and card.data.datasets is None
     assert "| HMDB-51 (split1) | validation | ? | 1 x 1 | 62.50% | 100.00% | 60.00% |" in card.text
 
     # the same file through the command line, with the dataset named by flags
     push_cli.main(
         ["--model_dir", str(model_dir), "--repo_id", "my-org/sllm-tiny", "--evaluation_files", str(trainer_file),
-         "--dataset_name", "ucf101", "--dataset_split", "test", "--dry_run"]
+         "--dataset_name", "ucf101", "--dataset_split", "test", "--license", "mit", "--dry_run"]
     )  # fmt: skip
     first = metadata_load(model_dir / "README.md")["model-index"][0]["results"][0]
     assert first["dataset"]["type"] == "ucf101" and first["dataset"]["split"] == "test"
@@ -225,12 +230,13 @@ def test_template_is_found_in_a_checkout_and_in_an_installed_wheel(tmp_path):
 
 
 def test_prepare_hub_folder_writes_the_card_and_lists_the_upload(model_dir, eval_file):
+    saved = _saved_files(model_dir)
     (model_dir / "checkpoint-10").mkdir()
     (model_dir / "checkpoint-10" / "optimizer.pt").write_bytes(b"0")
     (model_dir / "training_args.bin").write_bytes(b"0")
-    card = build_model_card(model_dir, [eval_file], repo_id="my-org/sllm-tiny")
+    card = build_model_card(model_dir, [eval_file], repo_id="my-org/sllm-tiny", license="mit")
     prepared = prepare_hub_folder(model_dir, card)
-    assert set(prepared.files) == MODEL_FILES | {"README.md"}
+    assert set(prepared.files) == saved | {"README.md"}
     assert ModelCard.load(model_dir / "README.md").data.eval_results[0].metric_value == 81.55
 
 
@@ -269,7 +275,8 @@ def _edit_json(path, **changes):
 
 
 def test_push_to_hub_creates_the_repo_and_uploads_the_checked_folder(model_dir, eval_file):
-    card = build_model_card(model_dir, [eval_file], repo_id="my-org/sllm-tiny")
+    card = build_model_card(model_dir, [eval_file], repo_id="my-org/sllm-tiny", license="apache-2.0")
+    saved = _saved_files(model_dir)
     (model_dir / "optimizer.pt").write_bytes(b"0")
     with mock.patch("modeling_sllm.publishing.upload.HfApi") as api_class:
         api = api_class.return_value
@@ -292,7 +299,7 @@ def test_push_to_hub_creates_the_repo_and_uploads_the_checked_folder(model_dir, 
             files, allow_patterns=kwargs.get("allow_patterns"), ignore_patterns=kwargs["ignore_patterns"]
         )
     )
-    assert uploaded == MODEL_FILES | {"README.md"}
+    assert uploaded == saved | {"README.md"}
     readme = ModelCard.load(model_dir / "README.md")
     assert readme.data.model_name == "sllm-tiny" and len(readme.data.eval_results) == 3
 
@@ -308,6 +315,7 @@ def test_push_to_hub_refuses_bad_repo_ids_and_broken_folders_before_any_call(mod
 
 
 def test_push_command_dry_run_and_upload(model_dir, eval_file):
+    saved = _saved_files(model_dir)
     prepared = push_cli.main(
         [
             "--model_dir",
@@ -316,10 +324,12 @@ def test_push_command_dry_run_and_upload(model_dir, eval_file):
             "my-org/sllm-tiny",
             "--evaluation_files",
             str(eval_file),
+            "--license",
+            "mit",
             "--dry_run",
         ]
     )
-    assert set(prepared.files) == MODEL_FILES | {"README.md"}
+    assert set(prepared.files) == saved | {"README.md"}
     assert metadata_load(model_dir / "README.md")["model-index"][0]["results"][0]["metrics"][0]["value"] == 81.55
     with mock.patch("modeling_sllm.publishing.upload.HfApi") as api_class:
         push_cli.main(
@@ -346,3 +356,66 @@ def test_ignore_patterns_cover_training_state():
     names = ["checkpoint-5/model.safetensors", "optimizer.pt", "trainer_state.json", "runs/events", "config.json"]
     assert list(filter_repo_objects(names, ignore_patterns=HUB_IGNORE_PATTERNS)) == ["config.json"]
     assert os.path.isfile(ROOT / "hub_cards" / "sllm_model_card.md")
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# The Space demo next to the model
+
+
+def test_push_command_with_space_uploads_the_app_and_points_it_at_the_model(model_dir, eval_file, tmp_path):
+    from huggingface_hub import SpaceCard
+
+    space_dir = ROOT / "hub_cards" / "space"
+    clip = tmp_path / "clip.mp4"
+    clip.write_bytes(b"not decoded here")
+    with (
+        mock.patch("modeling_sllm.publishing.upload.HfApi") as model_api,
+        mock.patch("modeling_sllm.publishing.space.HfApi") as space_api_class,
+    ):
+        space_api = space_api_class.return_value
+        space_api.create_commit.return_value = "space-commit"
+        result = push_cli.main(
+            ["--model_dir", str(model_dir), "--repo_id", "my-org/sllm-tiny", "--evaluation_files", str(eval_file),
+             "--license", "mit", "--space", "my-org/sllm-tiny-demo", "--space_examples", str(clip), "--token", "hf_x"]
+        )  # fmt: skip
+    assert result[1] == "space-commit"
+    model_api.return_value.upload_folder.assert_called_once()  # the model first, then its Space
+    space_api_class.assert_called_once_with(token="hf_x")
+    space_api.create_repo.assert_called_once_with(
+        "my-org/sllm-tiny-demo", repo_type="space", space_sdk="gradio", private=False, exist_ok=True
+    )
+    kwargs = space_api.create_commit.call_args.kwargs
+    assert kwargs["repo_id"] == "my-org/sllm-tiny-demo" and kwargs["repo_type"] == "space"
+    uploaded = {op.path_in_repo: op.path_or_fileobj for op in kwargs["operations"]}
+    assert set(uploaded) == {"app.py", "requirements.txt", "README.md", "examples/clip.mp4"}
+    assert Path(uploaded["app.py"]).read_bytes() == (space_dir / "app.py").read_bytes()
+    assert Path(uploaded["requirements.txt"]).read_bytes() == (space_dir / "requirements.txt").read_bytes()
+    card = SpaceCard(uploaded["README.md"].decode("utf-8"))
+    assert card.data.models == ["my-org/sllm-tiny"]  # the app loads the first of `models:`
+    shipped = SpaceCard.load(space_dir / "README.md")
+    assert (card.data.sdk, card.data.app_file, card.data.sdk_version) == ("gradio", "app.py", shipped.data.sdk_version)
+    assert card.text == shipped.text and shipped.data.models is None  # the shipped file itself is unchanged
+
+
+def test_space_problems_are_refused_before_any_upload(model_dir, eval_file, tmp_path):
+    from modeling_sllm.publishing.space import prepare_space
+
+    common = ["--model_dir", str(model_dir), "--repo_id", "my-org/sllm-tiny", "--license", "mit"]
+    with (
+        mock.patch("modeling_sllm.publishing.upload.HfApi") as model_api,
+        mock.patch("modeling_sllm.publishing.space.HfApi") as space_api,
+    ):
+        with pytest.raises(SLLMHubError, match="--space must look like 'org/name'"):
+            push_cli.main(common + ["--space", "demo"])
+        with pytest.raises(SLLMHubError, match="is the model repository itself"):
+            push_cli.main(common + ["--space", "my-org/sllm-tiny"])
+        with pytest.raises(SLLMHubError, match="Example clip .*missing.mp4' does not exist"):
+            push_cli.main(common + ["--space", "my-org/demo", "--space_examples", str(tmp_path / "missing.mp4")])
+        prepared = push_cli.main(common + ["--space", "my-org/demo", "--dry_run"])
+    model_api.assert_not_called()
+    space_api.assert_not_called()
+    assert "README.md" in prepared.files
+    (tmp_path / "space").mkdir()
+    (tmp_path / "space" / "app.py").write_text("")
+    with pytest.raises(SLLMHubError, match=r"lacks \['requirements.txt', 'README.md'\]"):
+        prepare_space("my-org/demo", "my-org/sllm-tiny", space_dir=tmp_path / "space")

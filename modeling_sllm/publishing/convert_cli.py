@@ -21,12 +21,27 @@ from transformers import HfArgumentParser
 
 from modeling_sllm.configuration_sllm import PROMPT_MODES
 from modeling_sllm.publishing.conversion import convert_original_checkpoint, save_converted
+from modeling_sllm.training.arguments import parse_args_with_yaml
 
 logger = logging.getLogger("convert_original_checkpoint")
+
+DESCRIPTION = """\
+Convert an authors' released SLLM / Text4Vis checkpoint (last_model.pt) into a Transformers folder: safetensors
+weights, a config with the class names, the modeling code for trust_remote_code, the SLLMVideoProcessor and
+conversion_report.json (where every source tensor went). The folder loads with AutoModelForVideoClassification and
+pipeline("video-classification"); it is written beside output_dir and renamed at the end, so an interrupted run leaves
+nothing half-written. `--config file.yaml` gives any option below from YAML; the command line overrides it."""
+
+EXAMPLES = """\
+examples:
+  python scripts/convert_original_checkpoint.py --checkpoint_path last_model.pt --label_file hmdb51_labels.csv \\
+      --clip_model_name_or_path openai/clip-vit-base-patch32 --release_eval_sampling --output_dir sllm-hmdb51-vit-b32"""
 
 
 @dataclass
 class ConversionArguments:
+    """The released checkpoint, its classes and CLIP, and the converted folder."""
+
     checkpoint_path: str = field(metadata={"help": "The released .pt file (dict with model_state_dict)."})
     output_dir: str = field(metadata={"help": "Folder to write (save_pretrained layout)."})
     label_file: str = field(metadata={"help": "Label file with one class a line: id;name;description."})
@@ -63,8 +78,13 @@ class ConversionArguments:
     overwrite_output_dir: bool = field(default=False, metadata={"help": "Replace an existing output_dir."})
 
 
+def build_parser() -> HfArgumentParser:
+    """The parser of `scripts/convert_original_checkpoint.py`: its help starts with the description."""
+    return HfArgumentParser(ConversionArguments, description=DESCRIPTION, epilog=EXAMPLES)
+
+
 def main(argv: list[str] | None = None) -> str:
-    (args,) = HfArgumentParser(ConversionArguments).parse_args_into_dataclasses(args=argv)
+    (args,) = parse_args_with_yaml(build_parser(), argv)
     if os.path.exists(args.output_dir) and not args.overwrite_output_dir:
         raise FileExistsError(f"{args.output_dir!r} already exists; pass --overwrite_output_dir to replace it.")
 

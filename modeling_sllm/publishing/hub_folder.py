@@ -5,12 +5,14 @@ Checks that a saved model folder is complete for the Hub, and lists what an uplo
 A folder is complete when `trust_remote_code` and the pipeline can load it: `config.json` (model type `sllm`,
 `id2label`, `auto_map`), the `.py` files that remote code imports, safetensors weights with the classifier, and
 `video_preprocessor_config.json` whose frames and crop fit the model (folders can be edited by hand, so the saved
-processor is checked against the config by [`check_processor_matches_config`]).
+processor is checked against the config by [`check_processor_matches_config`]), and its model card (`README.md`)
+must be valid card metadata with a licence ([`check_model_card`]).
 """
 
 import ast
 import json
 import os
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,10 +28,12 @@ __all__ = [
     "SLLMHubError",
     "SLLMHubFolder",
     "check_hub_folder",
+    "check_model_card",
     "check_processor_matches_config",
     "prepare_hub_folder",
     "read_json",
     "upload_file_list",
+    "write_text_atomically",
 ]
 
 logger = logging.get_logger(__name__)
@@ -78,6 +82,50 @@ def read_json(path: str | os.PathLike) -> dict:
         return json.loads(Path(path).read_text(encoding="utf-8"))
     except json.JSONDecodeError as error:
         raise SLLMHubError(f"{str(path)!r} is not valid JSON: {error}.") from None
+
+
+def write_text_atomically(path: str | os.PathLike, text: str) -> str:
+    """Writes `text` to `path` through a temporary file in the same folder renamed into place (`os.replace`): a kill
+    leaves the old file or the new one, never half of one."""
+    path = os.fspath(path)
+    directory = os.path.dirname(os.path.abspath(path))
+    handle, temporary = tempfile.mkstemp(prefix=f".{os.path.basename(path)}-", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
+            stream.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+        raise
+    return path
+
+
+def check_model_card(readme: str | os.PathLike, license_flag: str = "--license") -> dict:
+    """
+    Checks the model card a folder will publish: `README.md` exists, its YAML header parses, and it names a licence.
+
+    Returns:
+        The card's metadata. Raises [`SLLMHubError`] naming the file (and `license_flag` for a missing licence).
+    """
+    from huggingface_hub import metadata_load
+
+    readme = Path(readme)
+    if not readme.is_file():
+        raise SLLMHubError(
+            f"{str(readme.parent)!r} has no README.md model card: write one with sllm-push-to-hub (without "
+            "--keep_readme) or scripts/train.py."
+        )
+    try:
+        metadata = metadata_load(readme) or {}
+    except Exception as error:  # the YAML parser's errors: the header of a hand-edited card
+        raise SLLMHubError(f"{str(readme)!r}: the YAML header does not parse: {error}") from error
+    if not metadata.get("license"):
+        raise SLLMHubError(
+            f"{str(readme)!r} has no licence in its metadata; the Hub card needs one. Pass {license_flag} "
+            "(e.g. --license mit) to write it."
+        )
+    return metadata
 
 
 def _relative_imports(path: Path) -> set[str]:
@@ -236,12 +284,13 @@ def prepare_hub_folder(
     model_dir: str | os.PathLike, card=None, ignore_patterns: list[str] | None = None
 ) -> SLLMHubFolder:
     """
-    Checks a model folder (see [`check_hub_folder`]) and writes the model card to its `README.md`.
+    Checks a model folder (see [`check_hub_folder`]), writes the model card to its `README.md` (atomically) and checks
+    the card (see [`check_model_card`]: a card without a licence is refused).
 
     Args:
         model_dir: the folder to upload.
-        card (`huggingface_hub.ModelCard`, *optional*): written to `README.md`. Without it, an existing `README.md`
-            is kept (a warning is logged when there is none).
+        card (`huggingface_hub.ModelCard`, *optional*): written to `README.md`. Without it, the existing `README.md`
+            is kept.
         ignore_patterns (`list[str]`, *optional*): files left out of the upload; defaults to `HUB_IGNORE_PATTERNS`
             (training state, caches).
 
@@ -252,8 +301,7 @@ def prepare_hub_folder(
     check_hub_folder(folder)
     readme = folder / "README.md"
     if card is not None:
-        card.save(readme)
-    elif not readme.is_file():
-        logger.warning(f"{str(folder)!r} has no README.md: the Hub repository will have no model card.")
+        write_text_atomically(readme, str(card))
+    check_model_card(readme)
     patterns = list(HUB_IGNORE_PATTERNS if ignore_patterns is None else ignore_patterns)
     return SLLMHubFolder(folder=str(folder), files=upload_file_list(folder, patterns), ignore_patterns=patterns)

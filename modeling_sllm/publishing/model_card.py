@@ -6,11 +6,15 @@ so that the Hub shows the results.
 
 Results are read through the one results schema, [`~modeling_sllm.evaluation.results.SLLMResults`]: the
 `results.json` of `scripts/eval.py`, the Trainer's `eval_results.json` (when the dataset is named), a dict of that
-shape or an `SLLMResults`.
+shape or an `SLLMResults`. A folder written by `scripts/train.py` also holds `training_report.json`
+([`SLLMTrainingReport`]): the card then shows the training recipe, and takes the run's results, licence, base model
+and datasets from it unless they are given.
+
+Names from files (labels, datasets, model names) are escaped for Markdown and HTML ([`card_text.markdown_text`]);
+the YAML header is written by `huggingface_hub` and stays valid whatever they contain.
 """
 
 import os
-import re
 from pathlib import Path
 
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
@@ -18,11 +22,14 @@ from transformers.utils import VIDEO_PROCESSOR_NAME
 
 from modeling_sllm.configuration_sllm import SLLMConfig
 from modeling_sllm.evaluation.results import SLLMDatasetInfo, SLLMResults, SLLMResultsError
-from modeling_sllm.video_processing_sllm import SLLMVideoProcessor
 
+from .card_text import code_span, markdown_text, one_line
+from .card_views import conversion_view, evaluation_view, metric_keys, percent, training_view
 from .conversion_report import CONVERSION_REPORT_NAME, SLLMConversionReport
-from .hub_folder import SLLMHubError, read_json
-from .naming import backbone_name, dataset_label, looks_like_dataset_id, looks_like_hub_model_id
+from .hub_folder import SLLMHubError, read_json, write_text_atomically
+from .licenses import SLLMLicenseError, base_model_license, check_license_id, missing_license_message
+from .naming import backbone_name, dataset_label, is_repo_id, looks_like_dataset_id, looks_like_hub_model_id
+from .training_card import TRAINING_REPORT_NAME, SLLMTrainingReport
 
 
 __all__ = [
@@ -33,12 +40,12 @@ __all__ = [
     "find_template",
     "load_results",
     "results_to_eval_results",
+    "save_model_card",
 ]
 
 TASK_TYPE = "video-classification"
 DEFAULT_TAGS = ["video-classification", "action-recognition", "sllm", "text4vis", "clip", "efficient-inference"]
 TEMPLATE_NAME = "sllm_model_card.md"
-_TOP_K = re.compile(r"top(\d+)")
 
 
 def find_template(package_dir: str | os.PathLike | None = None) -> Path:
@@ -74,20 +81,6 @@ def load_results(results: ResultsLike, dataset: SLLMDatasetInfo | dict | None = 
         raise SLLMHubError(str(error)) from error
 
 
-def _metric_keys(metrics: dict) -> list[tuple[str, str, str]]:
-    """`(key, metric type, display name)` of the accuracies of an evaluation: top-1, top-k (k > 1), mean class."""
-    top_k = sorted((int(match.group(1)), key) for key in metrics if (match := _TOP_K.fullmatch(key)) and key != "top1")
-    return (
-        [("top1", "accuracy", "Top-1 Accuracy")]
-        + [(key, f"top_{k}_accuracy", f"Top-{k} Accuracy") for k, key in top_k]
-        + [("mean_class_accuracy", "mean_class_accuracy", "Mean Class Accuracy")]
-    )
-
-
-def _percent(value: float) -> float:
-    return round(100.0 * float(value), 2)
-
-
 def results_to_eval_results(
     results: ResultsLike, source_name: str | None = None, source_url: str | None = None
 ) -> list[EvalResult]:
@@ -100,111 +93,71 @@ def results_to_eval_results(
     results = load_results(results)
     dataset = results.dataset
     suffix = f" ({results.views.label} views{', zero-shot' if results.zero_shot else ''})"
+    name = one_line(dataset.name)
     return [
         EvalResult(
             task_type=TASK_TYPE,
             task_name="Video Classification",
-            dataset_type=dataset.name if looks_like_dataset_id(dataset.name) else dataset_label(dataset.name),
-            dataset_name=dataset_label(dataset.name),
-            dataset_config=dataset.config,
-            dataset_split=dataset.split,
+            dataset_type=name if looks_like_dataset_id(name) else one_line(dataset_label(name)),
+            dataset_name=one_line(dataset_label(name)),
+            dataset_config=one_line(dataset.config) if dataset.config is not None else None,
+            dataset_split=one_line(dataset.split),
             metric_type=metric_type,
             metric_name=metric_name + suffix,
-            metric_value=_percent(results.metrics[key]),
+            metric_value=percent(results.metrics[key]),
             source_name=source_name,
             source_url=source_url,
         )
-        for key, metric_type, metric_name in _metric_keys(results.metrics)
+        for key, metric_type, metric_name in metric_keys(results.metrics)
     ]
 
 
-def _fidelity_summary(fidelity) -> str | None:
-    """One sentence on the restoration fidelity report of the evaluation (or its scalar entries)."""
-    if not isinstance(fidelity, dict) or not fidelity:
-        return None
-    methods = fidelity.get("methods")
-    if isinstance(methods, dict) and methods:
-        scores = [
-            f"{name.replace('_', ' ')} {values['centred_cosine']:.3f}"
-            for name, values in methods.items()
-            if isinstance(values, dict) and isinstance(values.get("centred_cosine"), (int, float))
-        ]
-        if scores:
-            best = (
-                f" (best: {fidelity['best_method'].replace('_', ' ')})"
-                if isinstance(fidelity.get("best_method"), str)
-                else ""
-            )
-            return (
-                "centred cosine similarity with the true features of the skipped frames: " + ", ".join(scores) + best
-            )
-    scalars = [
-        f"{key} = {value:.4g}" if isinstance(value, float) else f"{key} = {value}"
-        for key, value in fidelity.items()
-        if isinstance(value, (int, float, str)) and not isinstance(value, bool)
-    ]
-    return ", ".join(scalars) or None
-
-
-def _card_view(results: SLLMResults) -> dict:
-    """What the template shows of one evaluation (percentages as numbers with two decimals)."""
-    dataset, metrics = results.dataset, results.metrics
-    per_class = [
-        item
-        for item in results.per_class or []
-        if isinstance(item, dict) and isinstance(item.get("accuracy"), (int, float))
-    ]
-    weakest = sorted(per_class, key=lambda item: (item["accuracy"], str(item.get("name"))))[:5]
-    throughput = results.throughput or None
-    if throughput:
-        throughput = {key: round(value, 2) if isinstance(value, float) else value for key, value in throughput.items()}
-    top_k = [(key, name) for key, _, name in _metric_keys(metrics) if key not in ("top1", "mean_class_accuracy")]
-    return {
-        "dataset_label": dataset_label(dataset.name) + (f" ({dataset.config})" if dataset.config else ""),
-        "split": dataset.split,
-        "num_videos": dataset.num_videos if dataset.num_videos is not None else "?",
-        "views": results.views.label.replace("x", " x "),
-        "zero_shot": results.zero_shot,
-        "top1": f"{_percent(metrics['top1']):.2f}",
-        "top_k": f"{_percent(metrics[top_k[0][0]]):.2f}%" if top_k else "n/a",
-        "k": top_k[0][0][3:] if top_k else None,
-        "mean_class_accuracy": f"{_percent(metrics['mean_class_accuracy']):.2f}",
-        "throughput": throughput,
-        "fidelity": _fidelity_summary(results.fidelity),
-        "weakest_classes": (
-            [
-                {
-                    "name": item.get("name", item.get("id")),
-                    "accuracy": f"{_percent(item['accuracy']):.1f}",
-                    "support": item.get("support", "?"),
-                }
-                for item in weakest
-            ]
-            if len(per_class) > 5
-            else []
-        ),
-    }
-
-
-def _conversion_view(model_dir: Path) -> dict | None:
-    """Source file, hash and epoch of a folder converted from a released checkpoint (`None` for other folders)."""
-    path = model_dir / CONVERSION_REPORT_NAME
+def _read_report(model_dir: Path, name: str, report_class):
+    """A report JSON of the folder (`None` when absent); [`SLLMHubError`] naming it when it does not parse."""
+    path = model_dir / name
     if not path.is_file():
         return None
     try:
-        report = SLLMConversionReport.load(path)
+        return report_class.load(path)
     except ValueError as error:
         raise SLLMHubError(str(error)) from error
-    return {
-        "source_file": os.path.basename(report.checkpoint or "?"),
-        "sha256": report.sha256 or "unknown",
-        "epoch": report.epoch,
-    }
+
+
+def _processor_size(model_dir: Path) -> int:
+    """The short side the saved video processor resizes to; [`SLLMHubError`] when the folder has no processor."""
+    path = model_dir / VIDEO_PROCESSOR_NAME
+    if not path.is_file():
+        raise SLLMHubError(
+            f"{str(model_dir)!r} has no {VIDEO_PROCESSOR_NAME}: the pipeline and the card need the video processor. "
+            "Save it beside the model: SLLMVideoProcessor.from_model_config(model.config).save_pretrained(folder)."
+        )
+    size = read_json(path).get("size") or {}
+    short_side = size.get("shortest_edge") if isinstance(size, dict) else None
+    if not isinstance(short_side, int):
+        raise SLLMHubError(f"{path}: size {size!r} has no integer 'shortest_edge'.")
+    return short_side
+
+
+def resolve_card_license(
+    license: str | None, report: SLLMTrainingReport | None, base_model: str | None, required: bool
+) -> str | None:
+    """
+    The card's licence: `license`, else the one recorded by training, else the base model's when it is known
+    (see [`~licenses.KNOWN_BASE_MODEL_LICENSES`]). `required`: [`SLLMLicenseError`] naming `--license` when none.
+    """
+    license = check_license_id(license)
+    if license is None and report is not None:
+        license = check_license_id(report.license, flag="training_report.json license")
+    if license is None:
+        license = base_model_license(base_model)
+    if license is None and required:
+        raise SLLMLicenseError(missing_license_message(base_model))
+    return license
 
 
 def build_model_card(
     model_dir: str | os.PathLike,
-    evaluations: list[ResultsLike] | tuple = (),
+    evaluations: list[ResultsLike] | tuple | None = None,
     repo_id: str | None = None,
     model_name: str | None = None,
     license: str | None = None,
@@ -215,27 +168,33 @@ def build_model_card(
     source_name: str | None = None,
     source_url: str | None = None,
     dataset: SLLMDatasetInfo | dict | None = None,
+    require_license: bool = False,
 ) -> ModelCard:
     """
     Builds the model card of a saved SLLM folder from the template and evaluation results.
 
     Args:
-        model_dir: folder written by `save_pretrained` (its `config.json` is read; `conversion_report.json` too if the
-            model was converted from a released checkpoint).
+        model_dir: folder written by `save_pretrained` with its video processor (its `config.json` is read, and
+            `conversion_report.json` / `training_report.json` when the converter or `scripts/train.py` wrote one).
         evaluations: results files, dicts or [`SLLMResults`] (see [`load_results`]); each gives `model-index` results.
-        repo_id (`str`, *optional*): `org/name` on the Hub, used in the usage snippet and as default model name.
+            `None`: the results of the training run (`training_report.json`), if any.
+        repo_id (`str`, *optional*): `org/name` on the Hub, used in the usage snippets and as default model name.
         model_name (`str`, *optional*): name in the card and in `model-index`; defaults to the repo or folder name.
-        license (`str`, *optional*): licence id for the metadata (left out when `None`).
-        base_model (`str`, *optional*): defaults to the CLIP checkpoint of the class features when it is a Hub id.
-        datasets (`list[str]`, *optional*): Hub dataset ids; defaults to the evaluated datasets' names.
+        license (`str`, *optional*): Hub licence id; defaults to the training run's, else the base model's when known.
+        base_model (`str`, *optional*): defaults to the checkpoint the training run started from, else the CLIP
+            checkpoint of the class features, when it is a Hub id (`None` for local folders).
+        datasets (`list[str]`, *optional*): Hub dataset ids; defaults to the training run's Hub `dataset_name` and
+            the evaluated datasets named `org/name` (a bare name such as `hmdb51` may be a local folder's).
         tags (`list[str]`, *optional*): extra tags besides the SLLM ones.
         template_path: Jinja template; defaults to `hub_cards/sllm_model_card.md`.
         source_name, source_url: where the evaluation results come from (shown by the Hub).
         dataset (`SLLMDatasetInfo` or `dict`, *optional*): the evaluated dataset of Trainer `eval_results.json` files,
-            which do not name it.
+            which do not name it (default: the one `training_report.json` records).
+        require_license (`bool`): raise [`SLLMLicenseError`] (naming `--license`) when no licence can be settled.
 
     Returns:
-        `huggingface_hub.ModelCard`.
+        `huggingface_hub.ModelCard`. Raises [`SLLMHubError`] naming the file for a folder without config or video
+        processor, and for reports or results that do not parse.
     """
     model_dir = Path(model_dir)
     template_path = Path(template_path) if template_path is not None else DEFAULT_TEMPLATE_PATH
@@ -244,24 +203,39 @@ def build_model_card(
     if not (model_dir / "config.json").is_file():
         raise SLLMHubError(f"{str(model_dir)!r} has no config.json: not a saved model folder.")
     config = SLLMConfig.from_pretrained(model_dir)
+    short_side = _processor_size(model_dir)
+    training = _read_report(model_dir, TRAINING_REPORT_NAME, SLLMTrainingReport)
+    conversion = _read_report(model_dir, CONVERSION_REPORT_NAME, SLLMConversionReport)
+    recorded = training.results if training is not None else None
+    if evaluations is None:
+        evaluations = [recorded] if recorded is not None else []
+    if dataset is None and recorded is not None:
+        dataset = recorded.dataset
     evaluations = [load_results(results, dataset=dataset) for results in evaluations]
-    model_name = model_name or (repo_id.split("/")[-1] if repo_id else model_dir.resolve().name)
-    repo_id = repo_id or f"<org>/{model_name}"
+    model_name = one_line(model_name or (repo_id.split("/")[-1] if repo_id else model_dir.resolve().name))
+    if repo_id is not None and not is_repo_id(repo_id):
+        raise SLLMHubError(f"repo_id must look like 'org/name', got {repo_id!r}.")
+    usage_id = repo_id or (f"<org>/{model_name}" if is_repo_id(f"org/{model_name}") else "<org>/<model>")
 
     eval_results = []
     for results in evaluations:
         eval_results.extend(results_to_eval_results(results, source_name=source_name, source_url=source_url))
     text_model = config.text_model_name_or_path
+    if base_model is None and training is not None:
+        base_model = training.base_model
     if base_model is None and looks_like_hub_model_id(text_model):
         base_model = text_model
-    if datasets is None:
-        names = (results.dataset.name for results in evaluations)
-        datasets = sorted({name for name in names if looks_like_dataset_id(name)})
+    license = resolve_card_license(license, training, base_model, required=require_license)
+    if datasets is None:  # Hub ids only: the run's dataset_name, evaluated `org/name` ids (a bare name may be local)
+        names = [one_line(results.dataset.name) for results in evaluations]
+        recorded_ids = training.hub_datasets if training is not None else []
+        hub_ids = sorted(name for name in names if "/" in name and looks_like_dataset_id(name))
+        datasets = list(dict.fromkeys(list(recorded_ids) + hub_ids))
     card_data = ModelCardData(
         license=license,
         library_name="transformers",
         pipeline_tag=TASK_TYPE,
-        tags=DEFAULT_TAGS + [tag for tag in tags or [] if tag not in DEFAULT_TAGS],
+        tags=DEFAULT_TAGS + [one_line(tag) for tag in tags or [] if tag not in DEFAULT_TAGS],
         datasets=datasets or None,
         metrics=["accuracy"],
         base_model=base_model,
@@ -269,21 +243,20 @@ def build_model_card(
         eval_results=eval_results or None,
     )
 
-    labels = [config.id2label[index] for index in sorted(config.id2label)]
+    labels = [markdown_text(config.id2label[index]) for index in sorted(config.id2label)]
     preview = ", ".join(labels[:10]) + (f", ... ({len(labels) - 10} more)" if len(labels) > 10 else "")
-    processor_path = model_dir / VIDEO_PROCESSOR_NAME
-    saved_size = (read_json(processor_path).get("size") or {}) if processor_path.is_file() else {}
-    short_side = saved_size.get("shortest_edge") or SLLMVideoProcessor.from_model_config(config).size["shortest_edge"]
     ratio = config.num_sampled_frames / config.num_frames
-    dataset_names = ", ".join(dict.fromkeys(dataset_label(results.dataset.name) for results in evaluations))
-    views = [_card_view(results) for results in evaluations]
+    dataset_names = ", ".join(
+        dict.fromkeys(markdown_text(dataset_label(results.dataset.name)) for results in evaluations)
+    )
+    views = [evaluation_view(results) for results in evaluations]
     top_k_values = {view["k"] for view in views}
     top_k_header = f"Top-{top_k_values.pop()}" if len(top_k_values) == 1 and None not in top_k_values else "Top-k"
     return ModelCard.from_template(
         card_data,
         template_path=str(template_path),
-        model_name=model_name,
-        repo_id=repo_id,
+        model_name=markdown_text(model_name),
+        repo_id=usage_id,
         dataset_names=dataset_names,
         backbone=backbone_name(config.vision_config),
         image_size=config.vision_config.image_size,
@@ -298,12 +271,23 @@ def build_model_card(
         temporal_head=config.temporal_head,
         temporal_num_layers=config.temporal_num_layers,
         prompt_mode=config.prompt_mode,
-        text_model=text_model,
+        text_model=code_span(text_model, in_table=True) if text_model else None,
         num_labels=config.num_labels,
         labels_preview=preview,
         encoded_percent=f"{100 / ratio:.0f}",
         ideal_speedup=f"{ratio:.2f}".rstrip("0").rstrip("."),
         evaluations=views,
         top_k_header=top_k_header,
-        conversion=_conversion_view(model_dir),
+        conversion=conversion_view(conversion) if conversion is not None else None,
+        training=training_view(training),
+        license=license,
+        license_inherited=license is not None and license == base_model_license(base_model),
+        base_model=code_span(base_model) if base_model else None,
     )
+
+
+def save_model_card(card: ModelCard, path: str | os.PathLike) -> str:
+    """Writes `card` to `path` atomically (temporary file + `os.replace`) after checking that it parses back."""
+    text = str(card)
+    ModelCard(text)  # the YAML header parses, before any file is touched
+    return write_text_atomically(path, text)

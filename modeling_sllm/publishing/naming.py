@@ -8,7 +8,14 @@ import os
 import re
 
 
-__all__ = ["backbone_name", "dataset_label", "is_repo_id", "looks_like_dataset_id", "looks_like_hub_model_id"]
+__all__ = [
+    "backbone_name",
+    "dataset_label",
+    "is_repo_id",
+    "local_dataset_name",
+    "looks_like_dataset_id",
+    "looks_like_hub_model_id",
+]
 
 # OpenAI ViT sizes: (width, layers, patch size) -> name.
 _KNOWN_BACKBONES = {
@@ -26,6 +33,12 @@ _DATASET_LABELS = {
     "kinetics-400": "Kinetics-400",
     "anet": "ActivityNet",
     "activitynet": "ActivityNet",
+}
+# Folder names that say what a folder holds, not which dataset it is ("data/hmdb51/videos" is HMDB-51).
+_GENERIC_FOLDERS = {
+    "", ".", "..", "data", "dataset", "datasets", "videos", "video", "frames", "rawframes", "clips", "lists", "list",
+    "annotations", "annotation", "splits", "labels", "train", "training", "val", "valid", "validation", "test",
+    "testing", "eval", "evaluation",
 }
 _REPO_ID = re.compile(r"[\w.-]+/[\w.-]+")
 _DATASET_ID = re.compile(r"[\w.-]+(/[\w.-]+)?")
@@ -59,3 +72,21 @@ def dataset_label(name: str) -> str:
     """Display name of a dataset (`"hmdb51"` -> `"HMDB-51"`); other names (or the last part of a path) as given."""
     base = name.rstrip("/").split("/")[-1]
     return _DATASET_LABELS.get(base.lower(), base)
+
+
+def local_dataset_name(*paths: str | os.PathLike | None) -> str | None:
+    """
+    The dataset name of local data, from the first of `paths` that gives one: a folder's name, going up past generic
+    names (`data/hmdb51/videos` -> `"hmdb51"`), or the folder of an annotation list (`data/hmdb51/validation.txt`
+    -> `"hmdb51"`: a list's file name is a split, never the dataset). `None` when no path names a dataset.
+    """
+    for path in paths:
+        if not path:
+            continue
+        path = os.path.normpath(os.fspath(path))  # only the path's own folders: a relative path never names the cwd
+        if os.path.isfile(path) or os.path.splitext(path)[1].lower() in (".txt", ".csv", ".json", ".jsonl"):
+            path = os.path.dirname(path)
+        for name in reversed(path.split(os.sep)):
+            if name.lower() not in _GENERIC_FOLDERS:
+                return name
+    return None
