@@ -8,6 +8,8 @@ import json
 import os
 from dataclasses import asdict, dataclass, field
 
+from .hub_folder import write_text_atomically
+
 
 __all__ = ["CONVERSION_REPORT_NAME", "SLLMConversionReport"]
 
@@ -52,11 +54,9 @@ class SLLMConversionReport:
         return asdict(self)
 
     def save(self, folder: str | os.PathLike) -> str:
-        """Writes `conversion_report.json` into `folder` and returns its path."""
+        """Writes `conversion_report.json` into `folder` (atomically) and returns its path."""
         path = os.path.join(os.fspath(folder), CONVERSION_REPORT_NAME)
-        with open(path, "w", encoding="utf-8") as handle:
-            json.dump(self.to_dict(), handle, indent=2, sort_keys=True)
-        return path
+        return write_text_atomically(path, json.dumps(self.to_dict(), indent=2, sort_keys=True))
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "SLLMConversionReport":
