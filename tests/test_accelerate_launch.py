@@ -107,6 +107,11 @@ def test_torchrun_without_a_gpu_is_set_to_cpu_data_parallelism():
     info = prepare_launch_environment([], environ=environ)
     assert (info.launcher, info.world_size, info.rank) == ("torchrun", 2, 1)
     assert environ["ACCELERATE_USE_CPU"] == "true"
+    # accelerate trains CPU processes as DDP even when its config says FSDP: an error, not a silent DDP run
+    environ = dict(environ, ACCELERATE_USE_FSDP="true")
+    with pytest.raises(LaunchError, match="asks for FSDP, but these processes run on the CPU") as error:
+        prepare_launch_environment([], environ=environ)
+    assert f"accelerate launch --config_file {CPU_DDP_CONFIG} --num_processes 2" in str(error.value)
 
 
 def _fake_parent(arguments: list[str]) -> subprocess.Popen:

@@ -2,20 +2,13 @@
 """
 How a training run was launched, checked before it starts; one run per output folder; a clean end.
 
-`accelerate launch` and `torchrun` tell the processes they start how many they are through environment variables
-(`WORLD_SIZE`, `RANK`, `LOCAL_RANK`, `MASTER_ADDR`, `ACCELERATE_*`). Three launches do not give what they seem to:
-
-- `accelerate launch --num_processes 2` (or `--cpu --num_processes 2`) on a machine without a GPU starts ONE process
-  (accelerate's one-process launcher; several CPU processes need mpirun there). [`prepare_launch_environment`]
-  restarts that process as `torchrun --standalone --nproc_per_node 2` on the CPU, which is what was asked for.
-- `accelerate launch --multi_gpu --num_processes 2` and `torchrun --nproc_per_node 2` without a GPU start two
-  processes that each train alone on all the data unless `--use_cpu true` is given: without a GPU, the processes are
-  set to CPU data parallelism (gloo) before the Trainer sets its device up.
-- Any other mismatch (a `WORLD_SIZE` with no rank, a run whose process count differs from the launcher's) stops at
-  start-up with a [`LaunchError`] giving the command that works ([`check_launch`]).
-
-[`OutputDirLock`] keeps a second run out of an output folder in use; [`managed_run`] wraps the training `main`: the
-environment is prepared before it, the locks it took are released and the process group is destroyed after it.
+Launchers tell their processes how many they are through `WORLD_SIZE`, `RANK`, `LOCAL_RANK`, `MASTER_ADDR` and
+`ACCELERATE_*`. Without a GPU, `accelerate launch --num_processes 2` starts ONE process ([`prepare_launch_environment`]
+restarts it as `torchrun --standalone --nproc_per_node 2`), and `accelerate launch --multi_gpu` or `torchrun` start
+processes that each train alone unless `--use_cpu true` (they are set to CPU data parallelism, gloo, before the
+Trainer sets its device up). Any other mismatch stops at start-up with a [`LaunchError`] giving the command that works
+([`check_launch`]). [`OutputDirLock`] keeps a second run out of an output folder in use; [`managed_run`] wraps the
+training `main`: launch checks before it, locks released and process group destroyed after it.
 """
 
 import contextlib
@@ -249,6 +242,12 @@ def prepare_launch_environment(
                 "given: this process would wait for its peers and then train alone. Unset WORLD_SIZE, RANK and "
                 "LOCAL_RANK to train in one process, or start the processes with:\n  "
                 + suggested_command(info.world_size, argv)
+            )
+        if (cpu_only or uses_cpu or wants_cpu) and _flag(environ.get("ACCELERATE_USE_FSDP")):
+            raise LaunchError(
+                "The accelerate config asks for FSDP, but these processes run on the CPU, where accelerate trains "
+                "plain DDP instead (FSDP needs GPUs). For CPU processes use:\n  "
+                + suggested_command(info.world_size, argv, gpu=False)
             )
         if ((cpu_only and info.launcher in ("torchrun", "mpi")) or wants_cpu) and not uses_cpu:
             environ["ACCELERATE_USE_CPU"] = "true"
