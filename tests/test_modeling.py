@@ -222,3 +222,44 @@ def test_bfloat16_from_pretrained_auto_class_and_pipeline(tmp_path, make_video):
     assert [r["label"] for r in half_results][0] == [r["label"] for r in float_results][0]
     for half_result, float_result in zip(half_results, float_results):
         assert half_result["score"] == pytest.approx(float_result["score"], abs=0.02)
+
+
+def test_prepacked_bfloat16_linears_match_nn_linear_and_follow_weight_changes():
+    import copy
+
+    from modeling_sllm.modeling_sllm import SLLMLinear
+
+    model = tiny_model(seed=4).to(torch.bfloat16)
+    layer = model.sllm.temporal_head.encoder.layers[0].mlp.fc1
+    assert isinstance(layer, SLLMLinear) and set(layer.state_dict()) == {"weight", "bias"}
+    hidden = torch.randn(2, 7, 64, dtype=torch.bfloat16)
+    with torch.inference_mode():
+        out = layer(hidden)
+    packed = layer._packed
+    assert packed is not None  # bfloat16 on a CPU without autograd: the pre-packed oneDNN path (bit-identical)
+    assert torch.equal(out, F.linear(hidden, layer.weight, layer.bias))
+    with torch.no_grad():
+        layer.weight.mul_(2)  # an in-place update (an optimizer step) repacks
+        assert torch.equal(layer(hidden), F.linear(hidden, layer.weight, layer.bias)) and layer._packed is not packed
+        # a non-contiguous input takes nn.Linear's path
+        wide = torch.randn(2, 7, 128, dtype=torch.bfloat16)[..., ::2]
+        assert torch.equal(layer(wide), F.linear(wide, layer.weight, layer.bias))
+    assert copy.deepcopy(model).sllm.temporal_head.encoder.layers[0].mlp.fc1._packed is None  # not copied
+    # with autograd, or in float32, it is nn.Linear
+    layer.weight.requires_grad_(True)
+    trained = layer(hidden)
+    assert trained.requires_grad and torch.equal(trained.detach(), F.linear(hidden, layer.weight, layer.bias).detach())
+    model.float()
+    assert layer._packed is None and layer.weight.dtype == torch.float32
+    with torch.inference_mode():
+        assert torch.equal(layer(hidden.float()), F.linear(hidden.float(), layer.weight, layer.bias))
+    assert layer._packed is None
+
+
+def test_default_attention_is_sdpa_also_after_loading(tmp_path):
+    model = tiny_model(seed=5)
+    model.save_pretrained(tmp_path)
+    loaded = SLLMForVideoClassification.from_pretrained(tmp_path, dtype=torch.bfloat16)
+    for candidate in (model, loaded):
+        assert candidate.config._attn_implementation == "sdpa"
+        assert candidate.sllm.vision_tower.config._attn_implementation == "sdpa"
