@@ -13,6 +13,7 @@ import pytest
 from modeling_sllm.benchmarks import ablation, cli as benchmark_cli
 from modeling_sllm.demo import cli as demo_cli
 from modeling_sllm.evaluation import cli as eval_cli
+from modeling_sllm.inference import cli as predict_cli
 from modeling_sllm.publishing import convert_cli, push_cli
 from modeling_sllm.training import cli as train_cli
 from modeling_sllm.training.arguments import SLLMTrainingArguments
@@ -27,6 +28,7 @@ COMMANDS = {
     "benchmark": (benchmark_cli.main, "Measure SLLM's efficiency on this machine"),
     "make_demo_data": (demo_cli.main, "Write the offline demo dataset"),
     "ablation": (ablation.main, "Run the restoration ablation on the demo data"),
+    "predict": (predict_cli.main, "Classify many videos with an SLLM model"),
 }
 OPTION = re.compile(r"^  (--?\w[\w-]*)")
 

@@ -17,9 +17,20 @@ from transformers import HfArgumentParser
 from transformers.utils import logging
 
 from modeling_sllm.demo.data import DEMO_CLASSES, generate_demo_dataset
+from modeling_sllm.training.arguments import parse_args_with_yaml
 
 
 __all__ = ["DemoDataArguments", "cli", "main"]
+
+DESCRIPTION = """\
+Write the offline demo dataset of configs/demo.yaml: real H.264 mp4 videos of moving and transforming shapes in 10
+classes that come in time-reversed pairs (frame order matters), with train/validation annotation lists and a label
+file. A complete dataset already at --root with the same parameters is reused (--overwrite rebuilds it).
+`--config file.yaml` gives any option below from YAML; the command line overrides it."""
+
+EXAMPLES = """\
+examples:
+  python scripts/make_demo_data.py --root demo_data --num_train_per_class 16 --num_val_per_class 6"""
 
 
 @dataclass
@@ -38,8 +49,8 @@ class DemoDataArguments:
 
 def main(argv: list[str] | None = None) -> dict[str, str]:
     """Parses `argv` (default: the command line), writes (or reuses) the demo dataset and returns its paths."""
-    parser = HfArgumentParser(DemoDataArguments)
-    (args,) = parser.parse_args_into_dataclasses(args=argv)
+    parser = HfArgumentParser(DemoDataArguments, description=DESCRIPTION, epilog=EXAMPLES)
+    (args,) = parse_args_with_yaml(parser, argv)
     logging.set_verbosity_info()
     paths = generate_demo_dataset(
         args.root,

@@ -13,15 +13,31 @@ script against a plain loop over `pipeline("video-classification")` (see `compar
 
 from transformers import HfArgumentParser
 
+from modeling_sllm.training.arguments import parse_args_with_yaml
+
 from .arguments import SLLMPredictArguments
 
 
 __all__ = ["cli", "main"]
 
+DESCRIPTION = """\
+Classify many videos with an SLLM model (a folder or a Hub id): a folder of videos, an annotation list or a `datasets`
+split, decoded by the model's video processor in DataLoader workers and batched; one JSONL or CSV row per video (the
+top-k labels and scores, or the video's error). Rerunning the command resumes it; under `accelerate launch` the videos
+are split between the processes. `--config file.yaml` gives any option below from YAML; the command line overrides
+it."""
+
+EXAMPLES = """\
+examples:
+  python scripts/predict.py --model_name_or_path MODEL --videos FOLDER --output predictions.jsonl
+  python scripts/predict.py --model_name_or_path MODEL --annotation_list val.txt --data_root videos/ --output p.csv
+  accelerate launch --multi_gpu --num_processes 2 scripts/predict.py ..."""
+
 
 def main(argv: list[str] | None = None) -> dict:
     """Runs `sllm-predict` with the command-line arguments `argv` (default: `sys.argv[1:]`); returns its summary."""
-    (args,) = HfArgumentParser(SLLMPredictArguments).parse_args_into_dataclasses(args=argv)
+    parser = HfArgumentParser(SLLMPredictArguments, description=DESCRIPTION, epilog=EXAMPLES)
+    (args,) = parse_args_with_yaml(parser, argv)
     if args.compare_with_pipeline:
         from .compare import compare_with_pipeline
 
