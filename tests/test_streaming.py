@@ -5,7 +5,14 @@ capped, unreadable shards named, and the user's command (`sllm-train ... --strea
 import io
 import json
 import logging
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
 import tarfile
+from pathlib import Path
 
 import datasets
 import pytest
@@ -23,6 +30,7 @@ from modeling_sllm.training.arguments import SLLMTrainingArguments
 from sllm_testing import tiny_config
 
 
+ROOT = Path(__file__).resolve().parents[1]
 CLASSES = ["walk", "run", "jump"]
 
 
@@ -247,8 +255,9 @@ def test_a_shard_that_cannot_be_opened_is_named(tmp_path, clip_bytes, label_file
     (shards / "train-00003.tar").unlink()
     data = load_video_datasets(args, _training_args(tmp_path))
     stream = streaming_inputs(data.datasets["train"], Echo(), data.labels, args, _training_args(tmp_path))
-    with pytest.raises(OSError, match=r"Reading the stream .*shards\b.* is unreadable or truncated"):
+    with pytest.raises(OSError, match=r"Reading the stream .* is unreadable or truncated") as error:
         list(stream)
+    assert "1 of 3 tar shards cannot be opened" in str(error.value) and "train-00002.tar" in str(error.value)
 
 
 def test_streaming_training_with_the_cli(tmp_path, clip_bytes, tiny_clip_dir):
@@ -266,3 +275,38 @@ def test_streaming_training_with_the_cli(tmp_path, clip_bytes, tiny_clip_dir):
     assert state["global_step"] == 3
     assert 0.0 <= results["eval_top1"] <= 1.0 and results["train_loss"] > 0
     assert (output_dir / "model.safetensors").is_file()
+
+
+@pytest.mark.skipif(shutil.which("torchrun") is None, reason="torchrun is not installed")
+def test_two_data_parallel_processes_stream_disjoint_shares(tmp_path, make_video, tiny_clip_dir):
+    """torchrun, 2 CPU processes, --streaming: each process decodes its own rows (together all, none twice), the
+    gradients are synchronised (identical parameters) and the model is saved once."""
+    clip = make_video("clip.mp4", num_frames=12).read_bytes()
+    dataset = _saved_dataset(tmp_path / "saved", clip, num_rows=8, splits=("train",))
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    (tmp_path / "reports").mkdir()
+    env = dict(os.environ, SLLM_DDP_REPORT_DIR=str(tmp_path / "reports"), OMP_NUM_THREADS="1", HF_HUB_OFFLINE="1")
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
+    for name in ("WORLD_SIZE", "RANK", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT", "ACCELERATE_USE_CPU"):
+        env.pop(name, None)
+    command = [
+        sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(port),
+        str(ROOT / "tests" / "ddp_worker.py"), "--clip_model_name_or_path", str(tiny_clip_dir),
+        "--dataset_name", dataset, "--streaming", "--max_steps", "2", "--shuffle_buffer_size", "3",
+        "--output_dir", str(tmp_path / "out"), "--num_frames", "2", "--keep_interval", "2",
+        "--restoration_num_layers", "1", "--temporal_num_layers", "1", "--per_device_train_batch_size", "2",
+        "--do_train", "--report_to", "none", "--save_strategy", "no", "--dataloader_num_workers", "0",
+        "--disable_tqdm", "true", "--use_cpu", "--ddp_backend", "gloo",
+    ]  # fmt: skip
+    completed = subprocess.run(command, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-6000:]
+    reports = [json.loads((tmp_path / "reports" / f"rank{rank}.json").read_text()) for rank in (0, 1)]
+    decoded = [sorted(re.findall(r"'path': '(v\d+\.mp4)'", " ".join(report["videos"]))) for report in reports]
+    assert len(decoded[0]) == len(decoded[1]) == 4  # 2 steps x 2 videos each
+    assert not set(decoded[0]) & set(decoded[1])
+    assert sorted(decoded[0] + decoded[1]) == sorted(f"v{i}.mp4" for i in range(8))
+    assert reports[0]["world_size"] == reports[1]["world_size"] == "2"
+    assert reports[0]["params"] == reports[1]["params"]
+    assert len(reports[0]["saves"]) == 1 and reports[1]["saves"] == []

@@ -361,10 +361,15 @@ class SLLMVideoStream(datasets.IterableDataset):
             except StopIteration:
                 break
             except Exception as exc:
-                raise OSError(
+                message = (
                     f"Reading the stream {self.reader.stream_name} failed after {self.reader.rows_read} rows read by "
                     f"this process ({type(exc).__name__}: {exc}): one of its shards is unreadable or truncated."
-                ) from exc
+                )
+                try:  # local tar shards: name the broken ones
+                    check_tar_shards(local_tar_shards(self.reader.stream_name))
+                except OSError as found:
+                    message += f" {found}"
+                raise OSError(message) from exc
             inputs = self.reader(row, reader_id, num_readers)
             if inputs is not None:
                 yield inputs
