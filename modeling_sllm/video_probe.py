@@ -350,6 +350,11 @@ def _metadata_probe(source: _Source, container, stream) -> SLLMVideoProbe:
     )
     if any(name in _INDEXED_FORMATS for name in container.format.name.split(",")):
         count, problem = _index_count(stream, source.size())
+        entries = len(stream.index_entries)
+        if count is None and declared and entries and entries != declared:
+            probe.notes.append(
+                f"the header declares {declared} frames but the index lists {entries}: the packets must be counted"
+            )
         if count is not None:
             probe.total_num_frames, probe.counted = count, True
             if problem:
@@ -374,7 +379,7 @@ def _packets_probe(probe: SLLMVideoProbe, container, stream) -> SLLMVideoProbe:
     if indexed is not None and table.count < indexed and not probe.problems:
         probe.problems.append(f"truncated: the index lists {indexed} frames, only {table.count} packets can be read")
     declared = probe.declared_num_frames
-    if declared is not None and declared != table.count and not any("header" in note for note in probe.notes):
+    if declared is not None and declared != table.count and not probe.notes and not probe.problems:
         probe.notes.append(f"the header declares {declared} frames, the file holds {table.count}")
     return probe
 
@@ -387,7 +392,7 @@ def _full_probe(probe: SLLMVideoProbe, container, stream) -> SLLMVideoProbe:
         for packet in container.demux(stream):
             for frame in packet.decode():
                 if rotation is None:
-                    rotation = int(round((frame.rotation or 0) / 90.0)) * 90
+                    rotation = (0, 90, 180, -90)[int(round(float(frame.rotation or 0) / 90.0)) % 4]
                 sizes.setdefault((frame.width, frame.height), count)
                 count += 1
     except av.error.FFmpegError as error:
@@ -409,7 +414,7 @@ def _folder_probe(source: _Source, frame_template: str, frame_start_index: int) 
     numbers = _folder_frame_numbers(source.path, frame_template, frame_start_index)
     probe = SLLMVideoProbe(name=source.name, level="folder", total_num_frames=len(numbers), counted=True)
     if not numbers:
-        probe.problems.append(f"no frame files matching '{frame_template}'")
+        probe.problems.append(f"no files matching '{frame_template}'")
         return probe
     gaps = sorted(set(range(frame_start_index, frame_start_index + len(numbers))) - set(numbers))
     if gaps:

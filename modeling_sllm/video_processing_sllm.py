@@ -38,9 +38,8 @@ logger = logging.get_logger(__name__)
 # CLIP/Text4Vis evaluation: resize the short side to 256, centre crop 224 (and the same ratio for other crop sizes).
 _RESIZE_RATIO = 256 / 224
 _NUM_CROPS = (1, 3)
-# Frames much larger than the resized size are decoded at this multiple of it (swscale bicubic on the full-size RGB
-# frame), then resized by `transform_frames`: within 2 uint8 levels of resizing the full-size frame (measured max 1 on
-# an upscaled camera clip, 2 on full-range noise; a 2x multiple reaches 3, a resize in YUV 15). See tests.
+# Large frames are decoded at this multiple of the resized size (swscale bicubic on full-size RGB): within 2 uint8
+# levels of resizing them whole (measured: 1 on camera content, 2 on noise; 2x reaches 3, a resize in YUV 15).
 _DECODE_OVERSAMPLING = 3
 # The arguments of the frame transform (resize, crops, rescale, normalise), read from the processor or the call.
 _TRANSFORM_ARGS = (
@@ -114,11 +113,8 @@ def _resized_size(height: int, width: int, size: SizeDict) -> tuple[int, int]:
     if size.shortest_edge and size.longest_edge:
         return tuple(get_size_with_aspect_ratio((height, width), size.shortest_edge, size.longest_edge))
     if size.shortest_edge:
-        image = torch.empty((3, height, width), device="meta")
-        output = get_resize_output_image_size(
-            image, size=size.shortest_edge, default_to_square=False, input_data_format=ChannelDimension.FIRST
-        )
-        return tuple(output)
+        image, first = torch.empty((3, height, width), device="meta"), ChannelDimension.FIRST
+        return tuple(get_resize_output_image_size(image, size.shortest_edge, False, input_data_format=first))
     if size.max_height and size.max_width:
         return tuple(get_image_size_for_max_height_width((height, width), size.max_height, size.max_width))
     if size.height and size.width:
@@ -327,19 +323,12 @@ class SLLMVideoProcessor(BaseVideoProcessor):
         names = ("do_rescale", "rescale_factor", "do_normalize", "image_mean", "image_std")
         return self.rescale_and_normalize(views, *(options[name] for name in names))
 
-    def decoded_frame_size(
-        self, width: int, height: int, do_resize: bool | None = None, size=None
-    ) -> tuple[int, int] | None:
+    def decoded_frame_size(self, width: int, height: int, do_resize=None, size=None) -> tuple[int, int] | None:
         """
-        The `(width, height)` at which the reader should return a decoded `width x height` frame (upright) so that
-        [`~SLLMVideoProcessor.transform_frames`] gives the same result within 2 uint8 levels: `_DECODE_OVERSAMPLING`
-        (3) times the resized size when the frame is larger than that in both directions, else `None` (decode at
-        full size; always `None` without resizing). Passed to the reader as `resize_to`; bounds the memory of large
-        videos (an 8192x8192 frame is kept at 768x768 instead of 192 MiB of RGB).
-
-        Args:
-            width, height (`int`): size of the decoded, upright frame.
-            do_resize (`bool`, *optional*), size (`dict` or `SizeDict`, *optional*): default to the processor's.
+        `(width, height)` at which the reader returns a decoded (upright) `width x height` frame, its `resize_to`:
+        3x the resized size when the frame is larger than that, else `None` (full size). `transform_frames` then
+        gives the same result within 2 uint8 levels, and an 8192x8192 frame is kept at 768x768, not 192 MiB of RGB.
+        `do_resize` and `size` default to the processor's.
         """
         do_resize = self.do_resize if do_resize is None else do_resize
         size = self.size if size is None else size

@@ -484,3 +484,25 @@ def test_reading_from_keyframes_on_a_camera_clip(bikes_video):
             np.testing.assert_array_equal(sought.frames[index], reference.frames[index])
     assert by_runs(bikes_video, kept).decoded < 120
     assert by_runs(bikes_video, baseline).decoded < 160
+
+
+def test_decoding_benchmark_compares_equal_frames(make_video, tmp_path):
+    """`scripts/benchmark_decoding.py` (timings are for a quiet machine; here: it runs and checks what it times)."""
+    import json
+
+    from modeling_sllm.benchmarks.decoding import legacy_read_frames, main
+
+    path = make_video("bench.mp4", num_frames=40)
+    legacy, decoded = legacy_read_frames(str(path), [3, 30, 3])
+    np.testing.assert_array_equal(legacy, read_frames(path, [3, 30, 3]))
+    output = tmp_path / "decoding.json"
+    argv = ["--video", str(path), "--num_frames", "4", "--baseline_frames", "8", "--crop_size", "32",
+            "--repetitions", "1", "--warmup", "0", "--threads", "1", "--output_json", str(output)]
+    results = main(argv)
+    assert json.loads(output.read_text())["ratios"] == results["ratios"]
+    for name, frames in (("sllm", 4), ("baseline", 8)):
+        check = results["checks"][name]
+        assert check["frames"] == frames and check["frames_equal"] and check["inputs_max_abs_difference"] == 0
+        assert 0 < check["decoded_current"] <= check["decoded_previous"]
+    assert set(results["median_s"]) == {"sllm_previous", "sllm_current", "baseline_previous", "baseline_current"}
+    assert all(ratio > 0 for ratio in results["ratios"].values())

@@ -470,3 +470,53 @@ def test_invalid_view_attributes():
         SLLMVideoProcessor(num_clips=0)
     with pytest.raises(ValueError, match="num_crops.*1.*or 3"):
         SLLMVideoProcessor().transform_frames(np.zeros((1, 8, 8, 3), dtype=np.uint8), num_crops=2)
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Decoding to the processor's size (issue 11.9, 13.3): within 2 uint8 levels of resizing full-size frames
+
+
+def write_yuv_clip(path, frames, options):
+    import av
+
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=25, options=options)
+        stream.height, stream.width = frames[0].shape[:2]
+        stream.pix_fmt = "yuv420p"
+        for frame in frames:
+            for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return path
+
+
+def max_level_difference(processor, source, total):
+    """Largest difference (uint8 levels) between the processor's output (large frames decoded at 3x its resize size)
+    and `transform_frames` of the full-size frames (the evaluation road the checkpoints were measured with)."""
+    out = processor(str(source), return_tensors="pt", return_metadata=True)
+    indices = sample_clip_indices(total, processor.num_frames, processor.keep_interval, training=False).kept
+    assert out["video_metadata"][0].frames_indices == indices.tolist()
+    reference = processor.transform_frames(read_frames(source, indices))[0]
+    assert out["pixel_values"][0].shape == reference.shape
+    return int((out["pixel_values"][0].float() - reference.float()).abs().max())
+
+
+def test_decoding_at_the_processor_size_stays_within_2_levels(tmp_path, bikes_video):
+    from PIL import Image
+
+    processor = SLLMVideoProcessor(num_frames=2, keep_interval=1, do_rescale=False, do_normalize=False)
+    assert processor.decoded_frame_size(640, 272) is None  # bikes.mp4 is decoded at full size: today's frames
+    assert processor.decoded_frame_size(1920, 816) == (1806, 768)  # 3 x (602, 256)
+    assert processor.decoded_frame_size(1080, 1920) == (768, 1365)
+    assert processor.decoded_frame_size(1920, 1080, do_resize=False) is None
+    assert max_level_difference(processor, bikes_video, 250) == 0
+
+    # real camera content upscaled to 1920x816 (measured: max 1 level), and full-range noise (measured: max 2)
+    camera = [np.asarray(Image.fromarray(frame).resize((1920, 816), Image.LANCZOS)) for frame in read_frames(
+        bikes_video, [0, 100, 200])]
+    hires = write_yuv_clip(tmp_path / "hires.mp4", camera, {"crf": "12"})
+    assert max_level_difference(processor, hires, 3) <= 2
+    rng = np.random.default_rng(0)
+    noise = write_yuv_clip(tmp_path / "noise.mp4", list(rng.integers(0, 256, (2, 1080, 1920, 3), np.uint8)), {"qp": "0"})
+    assert max_level_difference(processor, noise, 2) <= 2
