@@ -263,3 +263,24 @@ def test_default_attention_is_sdpa_also_after_loading(tmp_path):
     for candidate in (model, loaded):
         assert candidate.config._attn_implementation == "sdpa"
         assert candidate.sllm.vision_tower.config._attn_implementation == "sdpa"
+
+
+def test_vision_tower_linears_take_the_prepacked_path_with_clip_results():
+    from transformers import CLIPVisionModelWithProjection
+
+    from modeling_sllm.modeling_sllm import SLLMLinear
+
+    model = tiny_model(seed=6)
+    tower = model.sllm.vision_tower
+    linears = [module for module in tower.modules() if isinstance(module, torch.nn.Linear)]
+    assert linears and all(type(module) is SLLMLinear for module in linears)
+    plain = CLIPVisionModelWithProjection._from_config(tower.config).eval()
+    plain.load_state_dict(tower.state_dict())  # same keys, same weights
+    assert all(type(module) is not SLLMLinear for module in plain.modules())
+    pixel_values = random_frames(model.config, batch_size=1).flatten(0, 1)
+    for dtype in (torch.float32, torch.bfloat16):
+        tower.to(dtype), plain.to(dtype)
+        with torch.inference_mode():
+            ours, clip = tower(pixel_values=pixel_values).image_embeds, plain(pixel_values=pixel_values).image_embeds
+        assert ours.dtype == dtype and torch.equal(ours, clip), dtype
+    assert tower.vision_model.encoder.layers[0].mlp.fc1._packed is not None  # bfloat16 used the packed weights
