@@ -141,12 +141,13 @@ _ONEDNN_PREPACKING = None  # decided at the first bfloat16 CPU call
 class SLLMLinear(nn.Linear):
     """
     The linear layers of the restoration and temporal blocks (and of the CLIP tower, whose `nn.Linear`s take this class
-    in [`SLLMModel`]): `nn.Linear` (same parameters, same state-dict keys), plus one inference fast path. For bfloat16 on a CPU without autograd, the weight is kept pre-packed in oneDNN's
-    blocked layout (packed once, repacked only when the weight changes), so that each call skips the weight copy that
-    oneDNN otherwise makes for every product. The products of the restoration and temporal blocks have only 15-30 rows
-    (one video's frame features), so that copy is about a fifth of their time (5-10% in the tower's products of ~400
-    rows); the results are bit-identical to `nn.Linear`'s. Every other case
-    (float32, training, GPUs, `torch.compile` / `torch.export`) runs `nn.Linear.forward` unchanged.
+    in [`SLLMModel`]): `nn.Linear` (same parameters, same state-dict keys) plus one inference fast path. For bfloat16
+    on a CPU without autograd, the weight is kept pre-packed in oneDNN's blocked layout (packed once, repacked only
+    when the weight changes), so that each call skips the weight copy oneDNN otherwise makes for every product. The
+    products of the restoration and temporal blocks have only 15-30 rows (one video's frame features), so that copy
+    is about a fifth of their time (5-10% in the tower's products of ~400 rows); the results are bit-identical to
+    `nn.Linear`'s. Every other case (float32, training, GPUs, `torch.compile`, `torch.export`, `torch.jit.trace`)
+    runs `nn.Linear.forward` unchanged.
     """
 
     _packed: tuple[tuple[int, int], torch.Tensor] | None = None
@@ -159,6 +160,8 @@ class SLLMLinear(nn.Linear):
             or self.weight.dtype != torch.bfloat16
             or torch.is_grad_enabled()
             or torch.compiler.is_compiling()
+            or torch.compiler.is_exporting()
+            or torch.jit.is_tracing()
             or not hidden_states.is_contiguous()
             or self.weight.is_inference()  # inference tensors keep no version counter to invalidate the cache
             or type(self.weight.data) is not torch.Tensor

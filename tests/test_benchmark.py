@@ -265,7 +265,11 @@ def test_several_dtypes_time_every_model_in_each_in_one_run(tmp_path, restore_th
     dtype_ratios = {(ratio["key"], ratio["mode"]) for ratio in results["dtype_ratios"]}
     assert dtype_ratios == {(f"{family}@tiny", "model_only") for family in families}
     for ratio in results["dtype_ratios"]:
-        times = {row["dtype"]: row["model_only"]["median_s"] for row in results["rows"] if row["key"].startswith(ratio["key"])}
+        times = {
+            row["dtype"]: row["model_only"]["median_s"]
+            for row in results["rows"]
+            if row["key"].startswith(ratio["key"] + ":")
+        }
         assert ratio["throughput_ratio"] == pytest.approx(times["float32"] / times["bfloat16"])
     names = [target["name"] for target in results["targets"]]
     assert any("bfloat16 vs SLLM float32" in name and "3.3x" in name for name in names)
@@ -285,7 +289,8 @@ def test_script_rejects_unknown_dtypes():
 def test_profile_overhead_splits_the_pass_by_part_and_operator(tmp_path, restore_threads):
     output = tmp_path / "profile.json"
     argv = ["--tiny", "--num_kept_frames", str(N), "--dtypes", "float32", "bf16", "--repetitions", "2"]
-    results = profile_main(argv + ["--profile_repetitions", "1", "--warmup", "1", "--threads", "1", "--output_json", str(output)])
+    argv += ["--profile_repetitions", "1", "--warmup", "1", "--threads", "1", "--output_json", str(output)]
+    results = profile_main(argv)
     assert json.loads(output.read_text()) == json.loads(json.dumps(results))
     assert results["settings"]["attn_implementation"] == "sdpa"
     assert set(results["dtypes"]) == {"float32", "bfloat16"}
@@ -322,4 +327,6 @@ def test_profile_overhead_compares_float32_and_bfloat16_on_real_clips(tmp_path, 
     with pytest.raises(ValueError, match="do not exist"):
         profile_main(["--compare_dtypes", "--model_name_or_path", str(folder), "--videos", str(tmp_path / "no.mp4")])
     with pytest.raises(ValueError, match="lower precision than float32"):
-        profile_main(["--compare_dtypes", "--model_name_or_path", str(folder), "--videos", *videos, "--compare_dtype", "fp32"])
+        profile_main(
+            ["--compare_dtypes", "--model_name_or_path", str(folder), "--videos", *videos, "--compare_dtype", "fp32"]
+        )

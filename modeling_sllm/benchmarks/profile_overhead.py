@@ -18,6 +18,11 @@ dtype). This command measures that share for each dtype asked, in two ways:
 Shares are ratios measured inside one pass, so they hold up far better than absolute times on a busy machine; they
 are still inflated when other processes hold the CPUs (every small multi-threaded operator waits for its threads).
 
+`--compile head` (the restoration and the temporal head) or `--compile model` (the whole model) also times the
+model with those parts under `torch.compile` against the eager model, interleaved, and reports the speed-up, the
+compilation time and how far the compiled outputs are (`--compile_freezing`: inductor's weight freezing, which
+pre-packs the weights of the CPU matmuls). `torch.compile` is an opt-in: use it where this measurement shows it pays.
+
 `--compare_dtypes` instead loads a saved classifier and runs real clips through its processor in float32 and in a
 lower precision (`--compare_dtype`, default bfloat16): it prints, per clip, the cosine of the two video embeddings,
 the largest logit difference and whether the predicted classes agree.
@@ -27,11 +32,13 @@ Examples:
 ```bash
 python scripts/profile_overhead.py                                  # ViT-B/32, N = 8, float32 and bfloat16
 python scripts/profile_overhead.py --dtypes bfloat16 --threads 1 --top 25
+python scripts/profile_overhead.py --dtypes bfloat16 --compile head --compile_freezing
 python scripts/profile_overhead.py --compare_dtypes --model_name_or_path demo_outputs/sllm-demo \
     --videos bikes.mp4 demo_outputs/data/videos/*.mp4
 ```
 """
 
+import copy
 import json
 import statistics
 import sys
@@ -47,12 +54,14 @@ from transformers import HfArgumentParser
 from modeling_sllm.benchmarks.models import VISION_SIZES, build_sllm_models
 from modeling_sllm.checks import check_positive_int
 from modeling_sllm.evaluation.throughput import resolve_inference_dtype
+from modeling_sllm.evaluation.timing import run_interleaved
 
 
 __all__ = [
     "ProfileArguments",
     "cli",
     "compare_dtypes",
+    "compile_speedup",
     "main",
     "operator_shares",
     "part_shares",
@@ -224,6 +233,58 @@ def _format_profile(dtype_name: str, parts: dict, operators: dict, top: int) -> 
     return "\n".join(lines)
 
 
+def compile_speedup(
+    model, pixel_values: torch.Tensor, target: str = "head", freezing: bool = False, repetitions: int = 10,
+    warmup: int = 2,
+) -> dict:
+    """
+    Times `model` against a copy whose restoration and temporal head (`target="head"`) or whole self
+    (`target="model"`) run under `torch.compile` (inductor), interleaved ([`run_interleaved`]).
+
+    Returns:
+        `dict` with `target`, `freezing`, `compile_s` (first call of the compiled copy, compilation included),
+        `eager_median_ms`, `compiled_median_ms`, `speedup` (median of the per-round eager/compiled ratios),
+        `video_embeds_cosine` and `max_abs_logit_difference` (compiled vs eager outputs).
+    """
+    import time
+
+    import torch._inductor.config as inductor_config
+
+    if target not in ("head", "model"):
+        raise ValueError(f"compile target must be 'head' or 'model', got {target!r}.")
+    compiled = copy.deepcopy(model)
+    if target == "model":
+        compiled.compile()
+    else:
+        for module in _parts(compiled).values():
+            if module is not compiled.sllm.vision_tower:
+                module.compile()
+    torch._dynamo.reset()
+    with torch.inference_mode(), inductor_config.patch(freezing=freezing):
+        start = time.perf_counter()
+        compiled_outputs = compiled(pixel_values=pixel_values)
+        compile_seconds = time.perf_counter() - start
+        eager_outputs = model(pixel_values=pixel_values)
+        tasks = {
+            "eager": lambda: model(pixel_values=pixel_values),
+            "compiled": lambda: compiled(pixel_values=pixel_values),
+        }
+        times = run_interleaved(tasks, repetitions, warmup)
+    cosine = torch.nn.functional.cosine_similarity(
+        compiled_outputs.video_embeds.float(), eager_outputs.video_embeds.float(), dim=-1
+    )
+    return {
+        "target": target,
+        "freezing": freezing,
+        "compile_s": compile_seconds,
+        "eager_median_ms": 1000 * statistics.median(times["eager"]),
+        "compiled_median_ms": 1000 * statistics.median(times["compiled"]),
+        "speedup": statistics.median(e / c for e, c in zip(times["eager"], times["compiled"], strict=True)),
+        "video_embeds_cosine": float(cosine.min()),
+        "max_abs_logit_difference": float((compiled_outputs.logits - eager_outputs.logits).abs().max()),
+    }
+
+
 @torch.no_grad()
 def compare_dtypes(model, processor, videos: Sequence[str], dtype: torch.dtype = torch.bfloat16) -> list[dict]:
     """
@@ -277,6 +338,16 @@ class ProfileArguments:
     top: int = field(default=20, metadata={"help": "Operators listed outside the tower."})
     tiny: bool = field(default=False, metadata={"help": "The tiny test config (smoke runs): shares are meaningless."})
     output_json: str | None = field(default=None, metadata={"help": "Also write the measurements to this JSON file."})
+    compile: str | None = field(
+        default=None,
+        metadata={
+            "help": "Also time the model with torch.compile on 'head' (restoration + temporal head) or 'model' "
+            "(everything) against eager, interleaved."
+        },
+    )
+    compile_freezing: bool = field(
+        default=False, metadata={"help": "--compile with inductor's freezing (weights pre-packed for CPU matmuls)."}
+    )
     compare_dtypes: bool = field(
         default=False,
         metadata={
@@ -295,6 +366,8 @@ class ProfileArguments:
             check_positive_int(f"--{name}", getattr(self, name))
         for name in ("warmup", "threads"):
             check_positive_int(f"--{name}", getattr(self, name), minimum=0)
+        if self.compile not in (None, "head", "model"):
+            raise ValueError(f"--compile must be 'head' or 'model', got {self.compile!r}.")
         if self.size not in VISION_SIZES:
             raise ValueError(f"--size {self.size!r} is unknown; choose from {', '.join(VISION_SIZES)}.")
         for dtype in [*self.dtypes, self.compare_dtype]:
@@ -378,6 +451,19 @@ def main(argv: list[str] | None = None) -> dict:
             operators = operator_shares(spec.model, pixel_values, args.profile_repetitions, args.warmup)
             results["dtypes"][_dtype_name(dtype)] = {"parts": parts, "operators": operators}
             print(_format_profile(_dtype_name(dtype), parts, operators, args.top))
+            if args.compile:
+                measured = compile_speedup(
+                    spec.model, pixel_values, args.compile, args.compile_freezing, args.repetitions, args.warmup
+                )
+                results["dtypes"][_dtype_name(dtype)]["compile"] = measured
+                print(
+                    f"torch.compile ({args.compile}{', freezing' if args.compile_freezing else ''}): "
+                    f"{measured['speedup']:.3f}x the eager speed (per-round median; medians "
+                    f"{measured['eager_median_ms']:.1f} -> {measured['compiled_median_ms']:.1f} ms), compiled in "
+                    f"{measured['compile_s']:.0f} s; video-embedding cosine to eager "
+                    f"{measured['video_embeds_cosine']:.6f}, "
+                    f"max |logit difference| {measured['max_abs_logit_difference']:.2e}"
+                )
         spec.model.to(torch.float32)
     if args.output_json:
         path = Path(args.output_json)

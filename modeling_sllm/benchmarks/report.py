@@ -330,7 +330,10 @@ def format_table(results: dict) -> str:
         )
     names = _row_names(results)
     if results.get("dtype_ratios"):
-        lines += ["", "Speed-up over float32, same run (ratio of medians / per-round median / fastest runs / CPU time):"]
+        lines += [
+            "",
+            "Speed-up over float32, same run (ratio of medians / per-round median / fastest runs / CPU time):",
+        ]
         for ratio in results["dtype_ratios"]:
             values = " / ".join(_fmt(ratio.get(key), suffix="x") for key in _DTYPE_RATIO_KEYS)
             lines.append(
