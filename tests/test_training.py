@@ -1,9 +1,9 @@
 """Training: YAML + CLI arguments, the config as the single source of truth (only the given fields override it),
 parameter groups, loss logging, an end-to-end run of the train entry point whose folder the pipeline loads,
-restoration weights that change, and resuming from a checkpoint."""
+restoration weights that change, continuing from a saved model through the command line, and the release's
+evaluation (`--release_eval_sampling`). Resuming and the output folder's safety: test_resume.py, test_output_dir.py."""
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +11,6 @@ import pytest
 import torch
 import yaml
 from transformers import HfArgumentParser, pipeline
-from transformers.trainer_utils import get_last_checkpoint
 
 from modeling_sllm import SLLMConfig, SLLMForVideoClassification
 from modeling_sllm.data.arguments import SLLMDataArguments
@@ -243,8 +242,11 @@ def test_short_training_run_saves_a_folder_the_pipeline_loads(tiny_clip_dir, vid
         assert (output_dir / name).is_file(), name
     config = json.loads((output_dir / "config.json").read_text())
     assert config["id2label"] == {"0": "left", "1": "right"}
-    assert results["eval_samples"] if "eval_samples" in results else True
     assert 0.0 <= results["eval_top1"] <= 1.0
+    # this run's results files: the train metrics and the evaluation, nothing else
+    all_results = json.loads((output_dir / "all_results.json").read_text())
+    assert all_results["eval_top1"] == results["eval_top1"] and "train_loss" in all_results
+    assert json.loads((output_dir / "eval_results.json").read_text())["eval_top1"] == results["eval_top1"]
 
     # the training logs carry the classification loss and every restoration loss
     state = json.loads((output_dir / "trainer_state.json").read_text())
@@ -282,7 +284,7 @@ def test_push_to_hub_uploads_the_checked_folder_with_a_card(tiny_clip_dir, video
         api.upload_folder.return_value = "commit"
         results = train_script.main(
             _train_args(tiny_clip_dir, video_tree, output_dir, "--max_steps", "1", "--push_to_hub",
-                        "--hub_model_id", "my-org/sllm-demo", "--hub_token", "hf_x")
+                        "--hub_model_id", "my-org/sllm-demo", "--hub_token", "hf_x", "--license", "mit")
         )
     assert results["hub_commit"] == "commit"
     api.create_repo.assert_called_once()
@@ -294,34 +296,6 @@ def test_push_to_hub_uploads_the_checked_folder_with_a_card(tiny_clip_dir, video
 
     with pytest.raises(ValueError, match="hub_model_id"):
         train_script.main(_train_args(tiny_clip_dir, video_tree, tmp_path / "x", "--max_steps", "1", "--push_to_hub"))
-
-
-def test_resume_from_checkpoint_continues_at_the_right_step(tiny_clip_dir, video_tree, tmp_path):
-    output_dir = tmp_path / "resume"
-    common = ("--max_steps", "4", "--save_strategy", "steps", "--save_steps", "2", "--logging_steps", "1")
-    train_script.main(_train_args(tiny_clip_dir, video_tree, output_dir, *common))
-    assert get_last_checkpoint(str(output_dir)).endswith("checkpoint-4")
-    first = json.loads((output_dir / "checkpoint-4" / "trainer_state.json").read_text())
-    first_losses = {entry["step"]: entry["loss"] for entry in first["log_history"] if "loss" in entry}
-
-    resumed_dir = tmp_path / "resumed"
-    os.rename(output_dir, resumed_dir)
-    (resumed_dir / "checkpoint-4").rename(resumed_dir / "unused")
-    train_script.main(
-        _train_args(tiny_clip_dir, video_tree, resumed_dir, *common, "--resume_from_checkpoint",
-                    str(resumed_dir / "checkpoint-2"))
-    )
-    state = json.loads((resumed_dir / "trainer_state.json").read_text())
-    assert state["global_step"] == 4
-    resumed_losses = {entry["step"]: entry["loss"] for entry in state["log_history"] if "loss" in entry}
-    assert sorted(resumed_losses) == [1, 2, 3, 4]
-    # steps 1-2 come from the checkpoint's history, 3-4 were trained after resuming
-    assert resumed_losses[1] == first_losses[1] and resumed_losses[2] == first_losses[2]
-    assert all(np.isfinite(resumed_losses[step]) for step in (3, 4))
-
-    with pytest.raises(ValueError, match="has no checkpoint"):
-        train_script.main(_train_args(tiny_clip_dir, video_tree, tmp_path / "empty", *common,
-                                      "--resume_from_checkpoint", "latest"))
 
 
 def test_mixed_precision_and_gradient_checkpointing_run(tiny_clip_dir, video_tree, tmp_path):
@@ -385,3 +359,126 @@ def test_a_saved_model_gets_the_text_features_of_new_classes(tiny_clip_dir, tmp_
     expected = encode_prompts(clip, AutoTokenizer.from_pretrained(tiny_clip_dir), ["up,moves up", "down,moves down",
                                                                                     "spin,turns"])
     torch.testing.assert_close(model.class_embeddings.detach(), expected)
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# Continuing from a saved model through the command line (only the given config fields change)
+
+
+def _continue_args(saved_dir, video_tree, output_dir, *extra):
+    """The user's continuation command: the saved model, the data, the training options, no config field."""
+    return [
+        "--model_name_or_path", str(saved_dir),
+        "--train_dir", str(video_tree / "train"),
+        "--output_dir", str(output_dir),
+        "--per_device_train_batch_size", "2", "--max_steps", "1", "--do_train", "--eval_strategy", "no",
+        "--report_to", "none", "--use_cpu", "--dataloader_num_workers", "0", "--disable_tqdm", "true",
+        *extra,
+    ]
+
+
+def test_continuing_with_the_cli_keeps_the_saved_config_unless_a_field_is_given(tiny_clip_dir, video_tree, tmp_path):
+    first = tmp_path / "first"
+    train_script.main(_train_args(tiny_clip_dir, video_tree, first, "--max_steps", "1", "--do_eval", "false",
+                                  "--restoration_mode", "residual", "--restoration_loss", "mse",
+                                  "--train_class_embeddings"))
+    saved = SLLMConfig.from_pretrained(first)
+    assert (saved.num_frames, saved.temporal_num_layers, saved.restoration_loss) == (2, 1, "mse")
+
+    train_script.main(_continue_args(first, video_tree, tmp_path / "second"))
+    continued = SLLMForVideoClassification.from_pretrained(tmp_path / "second")
+    for name in CONFIG_FIELDS:  # none reset to the argument or config defaults (num_frames=8, 6 layers, ...)
+        assert getattr(continued.config, name) == getattr(saved, name), name
+    assert len(continued.sllm.temporal_head.encoder.layers) == 1
+
+    train_script.main(_continue_args(first, video_tree, tmp_path / "third", "--temporal_num_layers", "2"))
+    deeper = SLLMConfig.from_pretrained(tmp_path / "third")
+    assert deeper.temporal_num_layers == 2
+    for name in set(CONFIG_FIELDS) - {"temporal_num_layers"}:
+        assert getattr(deeper, name) == getattr(saved, name), name
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# The release's evaluation (--release_eval_sampling)
+
+
+def _release_eval_frames(list_count: int, num_segments: int) -> list[int]:
+    """The authors' release (METHOD.md): its VideoRecord.num_frames is the list's count minus one, and evaluation
+    takes the TSN segment centres over that many frames (`int(i * n / T + (n / T - 1) / 2)` in floating point; every
+    frame in order, `i * n // T`, for videos of at most T frames); files are 1-based, so file numbers are these + 1."""
+    n = list_count - 1
+    if n <= num_segments:
+        return [i * n // num_segments for i in range(num_segments)]
+    offset = (n / num_segments - 1) / 2.0
+    return [int(i * n / num_segments + offset) for i in range(num_segments)]
+
+
+@pytest.mark.parametrize("num_frames, keep_interval", [(8, 2), (4, 2), (2, 3), (8, 1)])
+def test_release_eval_sampling_gives_the_release_frames_for_every_count(num_frames, keep_interval):
+    from modeling_sllm import SLLMVideoProcessor
+    from modeling_sllm.data.inputs import SLLMVideoTransform, release_eval_frame_count
+
+    processor = SLLMVideoProcessor(num_frames=num_frames, keep_interval=keep_interval)
+    with_skipped = keep_interval > 1
+    transform = SLLMVideoTransform(processor, training=False, release_eval_sampling=True, with_skipped=with_skipped)
+    plain = SLLMVideoTransform(processor, training=False)
+    segments = num_frames * keep_interval
+    for count in range(1, 600):
+        release = _release_eval_frames(count, segments)
+        kept = [release[position] for position in range(0, segments, keep_interval)][:num_frames]
+        gaps = [range(gap * keep_interval + 1, (gap + 1) * keep_interval) for gap in range(num_frames - 1)]
+        skipped = [release[position] for gap in gaps for position in gap]
+        indices = transform.processor.sample_frames(
+            {"total_num_frames": count}, return_skipped_frames=keep_interval > 1
+        ).tolist()
+        assert indices == kept + (skipped if keep_interval > 1 else []), count
+        assert release_eval_frame_count(count) == max(count - 1, 1)
+        # ours without the flag: the same formula over all M frames
+        assert plain.processor.sample_frames({"total_num_frames": count}).tolist() == [
+            _release_eval_frames(count + 1, segments)[p] for p in range(0, segments, keep_interval)
+        ][:num_frames]
+    assert processor.sample_frames({"total_num_frames": 30}).tolist() != transform.processor.sample_frames(
+        {"total_num_frames": 30}).tolist()  # the processor itself is unchanged
+
+
+def test_release_eval_sampling_reads_the_release_files_of_a_frame_folder(make_frame_folder):
+    from PIL import Image
+
+    from modeling_sllm import SLLMVideoProcessor
+    from modeling_sllm.data.inputs import SLLMVideoTransform
+
+    folder = make_frame_folder("clip", num_frames=23)
+    processor = SLLMVideoProcessor(num_frames=4, keep_interval=2, size={"shortest_edge": 36},
+                                   crop_size={"height": 32, "width": 32})
+    out = SLLMVideoTransform(processor, training=False, release_eval_sampling=True)({"video": [str(folder)],
+                                                                                        "label": [0]})
+    files = [index + 1 for index in _release_eval_frames(23, 8)[0::2]]  # 1-based file numbers
+    assert files == [1, 7, 12, 18]  # (over all 23 frames: files 1, 7, 13, 19)
+    frames = np.stack([np.asarray(Image.open(folder / f"img_{number:05d}.jpg").convert("RGB")) for number in files])
+    expected = processor.transform_frames(frames, num_crops=1)[0]
+    torch.testing.assert_close(out["pixel_values"][0], expected, atol=1e-5, rtol=0)
+
+
+def test_release_eval_logits_are_100_times_the_cosine():
+    from modeling_sllm.training.trainer import SLLMTrainer
+
+    model = tiny_model()
+    with torch.no_grad():
+        model.logit_scale.fill_(2.0)  # exp(2) != 100: the release ignores it at evaluation
+    args = SLLMTrainingArguments(output_dir="unused", report_to="none", use_cpu=True, release_eval_sampling=True)
+    trainer = SLLMTrainer(model=model, args=args)
+    from sllm_testing import random_frames
+
+    inputs = {"pixel_values": random_frames(model.config, batch_size=3), "labels": torch.tensor([0, 1, 2])}
+    with torch.no_grad():
+        loss, outputs = trainer.compute_loss(model.eval(), inputs, return_outputs=True)
+    video = torch.nn.functional.normalize(outputs.video_embeds.float(), dim=-1)
+    classes = torch.nn.functional.normalize(model.class_embeddings.float(), dim=-1)
+    expected = 100.0 * video @ classes.t()
+    torch.testing.assert_close(outputs.logits, expected, atol=1e-4, rtol=1e-5)
+    torch.testing.assert_close(loss, torch.nn.functional.cross_entropy(expected, inputs["labels"]), atol=1e-5, rtol=0)
+
+    trainer.args.release_eval_sampling = False
+    with torch.no_grad():
+        _, plain = trainer.compute_loss(model.eval(), inputs, return_outputs=True)
+    torch.testing.assert_close(plain.logits, expected * np.exp(2.0) / 100.0, atol=1e-4, rtol=1e-5)

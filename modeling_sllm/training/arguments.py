@@ -11,7 +11,11 @@ model's defaults, or the saved config of `model_name_or_path`).
 """
 
 import argparse
+import dataclasses
+import importlib.util
+import inspect
 import os
+import re
 import sys
 from dataclasses import dataclass, field
 
@@ -130,6 +134,22 @@ class SLLMTrainingArguments(TrainingArguments):
     remove_unused_columns: bool = field(
         default=False, metadata={"help": "Must stay False: the video transform reads the `video` column."}
     )
+    overwrite_output_dir: bool = field(
+        default=False,
+        metadata={
+            "help": "Train into an output_dir that holds an earlier run's model or checkpoints, replacing them (its "
+            "checkpoints are deleted when the training starts, its model and results when the new model is saved). "
+            "Without it such an output_dir is refused (unless --resume_from_checkpoint continues that run)."
+        },
+    )
+    release_eval_sampling: bool = field(
+        default=False,
+        metadata={
+            "help": "Evaluate as the authors' release: TSN segment centres over M - 1 of a video's M frames (its "
+            "VideoRecord.num_frames), and logits 100 * cos instead of exp(logit_scale) * cos (same top-1, other "
+            "probabilities and loss). To compare with the release's numbers."
+        },
+    )
     run_pipeline_on: str | None = field(
         default=None,
         metadata={
@@ -140,19 +160,135 @@ class SLLMTrainingArguments(TrainingArguments):
 
     def __post_init__(self):
         super().__post_init__()
+        check_report_to(self.report_to)
         if self.remove_unused_columns:
             raise ValueError("remove_unused_columns must be False: SLLM's video transform needs the `video` column.")
         if self.vision_tower_lr_ratio < 0:
             raise ValueError(f"vision_tower_lr_ratio must be >= 0, got {self.vision_tower_lr_ratio}.")
 
 
+# --report_to integrations -> (modules, any of which provides it; the extra of sllm-hf that installs one)
+REPORT_TO_EXTRAS = {"tensorboard": (("tensorboard", "tensorboardX"), "tensorboard"), "wandb": (("wandb",), "wandb")}
+
+
+def check_report_to(report_to: list[str] | None) -> None:
+    """
+    Fails at start-up, not when the Trainer starts, when a `--report_to` integration is not installed; the error
+    names the extra that installs it (`pip install "sllm-hf[tensorboard]"`).
+    """
+    for name in report_to or []:
+        if name not in REPORT_TO_EXTRAS:
+            continue
+        modules, extra = REPORT_TO_EXTRAS[name]
+        if all(importlib.util.find_spec(module) is None for module in modules):
+            raise ImportError(
+                f"--report_to {name} needs the {modules[0]} package, which is not installed: "
+                f'pip install "sllm-hf[{extra}]" (or pip install {modules[0]}), or choose another --report_to '
+                "(none, or an installed integration)."
+            )
+
+
+class _CompactHelpFormatter(argparse.HelpFormatter):
+    """Each option once with its value type (`--max_steps INT`, not also `--max-steps MAX_STEPS`), help beside it
+    where it fits, no `(default: None)` noise."""
+
+    def __init__(self, prog, indent_increment=2, max_help_position=34, width=None):
+        super().__init__(prog, indent_increment, max_help_position, width)
+
+    def _format_action_invocation(self, action):
+        if not action.option_strings or action.dest == "help":
+            return super()._format_action_invocation(action)
+        if action.nargs == 0:
+            return action.option_strings[0]
+        return f"{action.option_strings[0]} {self._format_args(action, self._get_default_metavar_for_optional(action))}"
+
+    def _get_default_metavar_for_optional(self, action):
+        kind = getattr(action.type, "__name__", "")
+        names = {"int": "INT", "float": "FLOAT", "str": "STR", "string_to_bool": "BOOL"}
+        return names.get(kind, super()._get_default_metavar_for_optional(action))
+
+    def _get_help_string(self, action):
+        help = action.help or ""
+        if action.required:
+            return help + " (required)"
+        if "%(default)" in help or action.default in (None, argparse.SUPPRESS, []) or action.nargs == 0:
+            return help
+        return help + " (default: %(default)s)"
+
+
+def _group_title(dtype) -> tuple[str, str | None]:
+    """A dataclass's help group: `_argument_group_name` or its name, and the first paragraph of its docstring."""
+    doc = inspect.cleandoc(dtype.__doc__ or "")
+    if doc.startswith(f"{dtype.__name__}("):  # the signature dataclasses writes for undocumented classes
+        doc = ""
+    doc = re.sub(r"\[`~?([^`]+)`\]", r"\1", doc.split("\n\n")[0])  # doc-builder links: [`X`] -> X
+    return getattr(dtype, "_argument_group_name", dtype.__name__), doc or None
+
+
+def arrange_help(parser: HfArgumentParser) -> HfArgumentParser:
+    """
+    Makes `--help` readable: `--config` listed first, one help group per dataclass (the Trainer's own options last,
+    apart from the ones SLLM sets), each option shown once, a one-line usage. Parsing is unchanged.
+    """
+    if "--config" not in parser._option_string_actions:
+        action = parser.add_argument(
+            "--config",
+            metavar="FILE.yaml",
+            default=argparse.SUPPRESS,  # read by parse_args_with_yaml before the dataclasses are parsed
+            help="YAML file of argument values (any option below, by its name); the command line overrides it.",
+        )
+        for actions in (parser._actions, parser._optionals._group_actions):
+            actions.remove(action)
+            actions.insert(1 if actions and actions[0].dest == "help" else 0, action)
+    dataclass_types = list(getattr(parser, "dataclass_types", []))
+    if len(dataclass_types) > 1:
+        ordered = []
+        for dtype in dataclass_types:
+            names = {item.name for item in dataclasses.fields(dtype) if item.init}
+            split = [names]
+            if issubclass(dtype, TrainingArguments) and dtype is not TrainingArguments:
+                own = set(vars(dtype).get("__annotations__", {}))
+                split = [names & own, names - own]
+            for index, group_names in enumerate(split):
+                title, description = _group_title(dtype)
+                if index == 1:
+                    title = "Other Trainer options (transformers.TrainingArguments)"
+                    description = "See https://huggingface.co/docs/transformers/main_classes/trainer#trainingarguments"
+                group = parser.add_argument_group(title, description)
+                parser._action_groups.remove(group)
+                for old_group in parser._action_groups:
+                    moved = [a for a in old_group._group_actions if a.dest in group_names and a.dest != "config"]
+                    for action in moved:
+                        old_group._group_actions.remove(action)
+                        group._group_actions.append(action)
+                if group._group_actions:
+                    ordered.append((index, group))
+        builtin = [parser._positionals, parser._optionals]
+        others = [g for g in parser._action_groups if g not in builtin and g._group_actions]
+        ordered = [group for _, group in sorted(ordered, key=lambda item: item[0])]  # the Trainer's own ones last
+        parser._action_groups = builtin + ordered + others
+    for action in parser._actions:
+        if action.option_strings and action.option_strings[0] == f"--no_{action.dest}":
+            action.help = f"Same as --{action.dest} false."  # the complement HfArgumentParser adds to True flags
+        elif action.choices is not None and action.metavar is None and len(",".join(map(str, action.choices))) > 40:
+            action.metavar = "NAME"  # a long list of choices (e.g. --optim): the help names where they are listed
+    if parser.formatter_class is not None and not issubclass(parser.formatter_class, _CompactHelpFormatter):
+        bases = (_CompactHelpFormatter, argparse.RawDescriptionHelpFormatter)
+        parser.formatter_class = type("SLLMHelpFormatter", bases, {})
+    if parser.usage is None:  # the help starts with the description when there is one
+        parser.usage = argparse.SUPPRESS if parser.description else "%(prog)s [--config FILE.yaml] [--option value ...]"
+    return parser
+
+
 def parse_args_with_yaml(parser: HfArgumentParser, args: list[str] | None = None):
     """
     Parses `parser`'s dataclasses from `--config file.yaml` (optional) and the command line: the YAML keys become the
     defaults and any `--key value` on the command line overrides them. Unknown YAML keys are an error naming them.
+    `--help` lists `--config` first and the options grouped by dataclass (see [`arrange_help`]).
     """
     import yaml
 
+    arrange_help(parser)
     args = sys.argv[1:] if args is None else list(args)
     pre = argparse.ArgumentParser(add_help=False)
     pre.add_argument("--config", default=None)
@@ -164,7 +300,7 @@ def parse_args_with_yaml(parser: HfArgumentParser, args: list[str] | None = None
             values = yaml.safe_load(handle) or {}
         if not isinstance(values, dict):
             raise ValueError(f"{known.config}: expected a mapping of argument names to values.")
-        dests = {action.dest for action in parser._actions}
+        dests = {action.dest for action in parser._actions if action.dest != "config"}
         unknown = sorted(set(values) - dests)
         if unknown:
             raise ValueError(f"{known.config}: unknown keys {unknown}.")

@@ -9,21 +9,33 @@ rate `learning_rate` for the new modules (restoration, temporal head, trainable 
 `learning_rate * vision_tower_lr_ratio` (0.1) for the CLIP vision tower and `logit_scale`; cosine schedule with
 warm-up. Every trainable parameter is in exactly one group (the authors' release forgot the restoration module);
 frozen parameters are in none.
+
+Checkpoints are written whole or not at all (`training.checkpoints.stage_checkpoint`: a staging folder renamed to
+`checkpoint-N` once complete). With `release_eval_sampling`, evaluation logits are the release's `100 * cos` instead
+of `exp(logit_scale) * cos` (same ranking, other probabilities and loss).
 """
 
+import math
+import os
 from collections import defaultdict
 
 import torch
-from transformers import Trainer
+from transformers import Trainer, TrainerCallback
+from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 from transformers.utils import logging
 
 from modeling_sllm.configuration_sllm import RESTORATION_LOSSES, SLLMConfig
+from modeling_sllm.data.inputs import SLLMTrainingDataset
 from modeling_sllm.modeling_sllm import SLLMForVideoClassification, restoration_loss
 from modeling_sllm.text_features import SLLMLabel
 from modeling_sllm.training.arguments import SLLMModelArguments
+from modeling_sllm.training.checkpoints import rotate_checkpoints, stage_checkpoint
 
 
 logger = logging.get_logger(__name__)
+
+# The authors' release multiplies the cosine similarities by this fixed number at evaluation (METHOD.md).
+RELEASE_EVAL_LOGIT_SCALE = 100.0
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -117,17 +129,35 @@ def build_param_groups(
 # Trainer
 
 
+class SLLMEpochCallback(TrainerCallback):
+    """
+    Gives the training dataset the epoch of its random clips ([`SLLMTrainingDataset.set_epoch`]) at the start of every
+    epoch, before the epoch's DataLoader iterator is made. The epoch is `floor(state.epoch)`: 0 at the start, the
+    epoch number after a finished epoch, and the resumed epoch after loading a checkpoint (the Trainer's
+    `epochs_trained`).
+    """
+
+    def __init__(self, dataset: SLLMTrainingDataset):
+        self.dataset = dataset
+
+    def on_epoch_begin(self, args, state, control, **kwargs):
+        self.dataset.set_epoch(math.floor(state.epoch or 0))
+
+
 class SLLMTrainer(Trainer):
     """
     Trainer with the paper's parameter groups, and the classification loss and every restoration loss
     (`restoration_loss_kl`, `..._mse`, ...; the one trained on is weighted into `loss`) averaged over the logging
-    interval in the training logs.
+    interval in the training logs. Checkpoints are written atomically (see [`_save_checkpoint`]); with
+    `args.release_eval_sampling` the evaluation logits are the release's (`100 * cos`).
     """
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._loss_sums: dict[str, float] = defaultdict(float)
         self._loss_count = 0
+        if isinstance(self.train_dataset, SLLMTrainingDataset):
+            self.add_callback(SLLMEpochCallback(self.train_dataset))
 
     def create_optimizer(self, model=None):
         if self.optimizer is None:
@@ -144,10 +174,41 @@ class SLLMTrainer(Trainer):
             self.optimizer = optimizer_cls(groups, **optimizer_kwargs)
         return self.optimizer
 
+    def _save_checkpoint(self, model, trial) -> None:
+        """
+        The Trainer's checkpoint, written into `output_dir/.tmp-checkpoint-N/checkpoint-N` by every process and
+        renamed to `output_dir/checkpoint-N` once complete and flushed (`checkpoints.stage_checkpoint`): a kill
+        never leaves a half-written `checkpoint-N`. The best-checkpoint path and the rotation
+        (`save_total_limit`) refer to the final folders.
+        """
+        run_dir = self._get_output_dir(trial=trial)
+        name = f"{PREFIX_CHECKPOINT_DIR}-{self.state.global_step}"
+        final = os.path.join(run_dir, name)
+        with stage_checkpoint(
+            run_dir,
+            self.state.global_step,
+            is_main_process=self.args.should_save,
+            wait_for_everyone=self.accelerator.wait_for_everyone,
+        ) as staging:
+            staged = os.path.join(staging, name)
+            self._get_output_dir = lambda trial=None: staging  # where the Trainer writes `checkpoint-N`
+            try:
+                super()._save_checkpoint(model, trial)
+            finally:
+                del self._get_output_dir
+            if self.state.best_model_checkpoint == staged:
+                self.state.best_model_checkpoint = final
+                if self.args.should_save:
+                    self.state.save_to_json(os.path.join(staged, "trainer_state.json"))
+        if self.args.should_save:  # the Trainer rotated the staging folder (this checkpoint only): rotate the real one
+            rotate_checkpoints(run_dir, self.args.save_total_limit, self.state.best_model_checkpoint)
+
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         outputs = model(**inputs)
         if outputs.loss is None:
             raise ValueError("The model returned no loss: the batch has no `labels`.")
+        if not model.training and getattr(self.args, "release_eval_sampling", False):
+            outputs = self._release_eval_outputs(model, outputs, inputs["labels"])
         if model.training:
             with torch.no_grad():
                 if outputs.classification_loss is not None:
@@ -160,6 +221,17 @@ class SLLMTrainer(Trainer):
                 self._loss_count += 1
         return (outputs.loss, outputs) if return_outputs else outputs.loss
 
+    def _release_eval_outputs(self, model, outputs, labels):
+        """The release's evaluation logits `100 * cos(video, class)` (instead of `exp(logit_scale) * cos`) and their
+        cross-entropy as the classification part of the loss."""
+        scale = self.accelerator.unwrap_model(model).logit_scale.detach().exp()
+        logits = outputs.logits * (RELEASE_EVAL_LOGIT_SCALE / scale)
+        classification_loss = torch.nn.functional.cross_entropy(logits.float(), labels)
+        other = outputs.loss - outputs.classification_loss if outputs.classification_loss is not None else 0.0
+        outputs["logits"], outputs["classification_loss"] = logits, classification_loss
+        outputs["loss"] = classification_loss + other
+        return outputs
+
     def log(self, logs: dict[str, float], start_time: float | None = None) -> None:
         if "loss" in logs and self._loss_count:
             for key, total in self._loss_sums.items():
@@ -169,4 +241,4 @@ class SLLMTrainer(Trainer):
         super().log(logs, start_time)
 
 
-__all__ = ["SLLMTrainer", "build_model", "build_param_groups"]
+__all__ = ["RELEASE_EVAL_LOGIT_SCALE", "SLLMEpochCallback", "SLLMTrainer", "build_model", "build_param_groups"]
