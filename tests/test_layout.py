@@ -12,7 +12,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "modeling_sllm"
-TOOLKIT = ("data", "training", "evaluation", "publishing", "benchmarks", "demo")
+TOOLKIT = ("data", "training", "evaluation", "publishing", "benchmarks", "demo", "inference")
 MODEL_FILES = ("configuration_sllm", "modeling_sllm", "video_processing_sllm")
 
 
