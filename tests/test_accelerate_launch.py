@@ -122,8 +122,8 @@ def _fake_parent(arguments: list[str]) -> subprocess.Popen:
 
 @cpu_only
 def test_one_process_started_for_several_is_an_error_naming_the_count():
-    environ = {"ACCELERATE_MIXED_PRECISION": "no", "ACCELERATE_USE_CPU": "False", "MASTER_ADDR": "127.0.0.1"}
-    environ["MASTER_PORT"] = "29500"
+    environ = {"ACCELERATE_MIXED_PRECISION": "no", "ACCELERATE_DYNAMO_BACKEND": "no", "ACCELERATE_USE_CPU": "False"}
+    environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT="29500")
     parent = _fake_parent(["--num_processes", "3", "scripts/train.py", "--do_train"])
     try:
         time.sleep(0.5)
@@ -144,9 +144,12 @@ def test_one_process_started_for_several_is_an_error_naming_the_count():
     finally:
         parent.kill()
         parent.wait()
-    # a parent that is no accelerate launch: nothing known, no error for one process without MASTER_ADDR
-    assert detect_launch({"ACCELERATE_MIXED_PRECISION": "no"}, parent_pid=os.getpid()).request is None
-    prepare_launch_environment([], environ={"ACCELERATE_MIXED_PRECISION": "no"}, parent_pid=os.getpid())
+    # a parent that is no accelerate launch: nothing known; one process without MASTER_ADDR is fine
+    one = {"ACCELERATE_MIXED_PRECISION": "no", "ACCELERATE_DYNAMO_BACKEND": "no"}
+    assert detect_launch(one, parent_pid=os.getpid()).request is None
+    prepare_launch_environment([], environ=one, parent_pid=os.getpid())
+    # accelerate-looking variables exported in a shell (not both launcher variables): no launcher, no error
+    prepare_launch_environment([], environ={"ACCELERATE_USE_CPU": "true", "MASTER_ADDR": "127.0.0.1"})
 
 
 def test_a_run_that_is_not_distributed_under_a_launcher_is_stopped_after_parsing():

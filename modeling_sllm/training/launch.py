@@ -43,8 +43,8 @@ MULTI_GPU_CONFIG = "configs/accelerate/multi_gpu.yaml"
 _WORLD_SIZE_VARS = ("WORLD_SIZE", "PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "MV2_COMM_WORLD_SIZE")
 _RANK_VARS = ("RANK", "LOCAL_RANK", "PMI_RANK", "OMPI_COMM_WORLD_RANK", "MV2_COMM_WORLD_RANK")
 _MPI_VARS = ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "MV2_COMM_WORLD_SIZE")
-# written by `accelerate launch` (both its one-process and its torchrun launcher) for the processes it starts
-_ACCELERATE_VARS = ("ACCELERATE_MIXED_PRECISION", "ACCELERATE_DYNAMO_BACKEND", "ACCELERATE_USE_CPU")
+# written together by `accelerate launch` (its one-process and its torchrun launcher) for the processes it starts
+_ACCELERATE_VARS = ("ACCELERATE_MIXED_PRECISION", "ACCELERATE_DYNAMO_BACKEND")
 _RELAUNCHED = "SLLM_RELAUNCHED_BY_TORCHRUN"
 
 
@@ -158,9 +158,9 @@ def detect_launch(environ=None, parent_pid: int | None = None) -> LaunchEnvironm
         info.launcher = "torchrun"
     elif info.world_size is not None or info.ranks:
         info.launcher = "launcher"
-    elif any(name in environ for name in _ACCELERATE_VARS):
+    elif all(name in environ for name in _ACCELERATE_VARS):
         info.launcher = "accelerate"
-    if any(name in environ for name in _ACCELERATE_VARS):
+    if all(name in environ for name in _ACCELERATE_VARS):
         info.request = _parent_accelerate_request(parent_pid)
     return info
 
