@@ -5,7 +5,8 @@ one call, how well this machine scales to several threads right now, and a descr
 
 GFLOPs are counted with `torch.utils.flop_counter.FlopCounterMode` (a multiply-add is 2 FLOPs, the paper's
 convention: 141.7 GFLOPs for 16 ViT-B/32 frames). PyTorch's FLOP counter has no formula for the CPU kernel of
-`scaled_dot_product_attention`; one is registered here so that attention products are counted on CPU as on GPU.
+`scaled_dot_product_attention`, nor for oneDNN's linear on pre-packed weights (the bfloat16 CPU path of SLLM's
+linear layers); both are registered here so that every dtype and device counts the same FLOPs.
 
 Peak memory is the peak of tensor memory allocated *during* one call above what was allocated before it (weights and
 inputs excluded): `torch.cuda.max_memory_allocated` on CUDA; on CPU the allocation and free events recorded by
@@ -44,12 +45,21 @@ def _attention_flops(query_shape, key_shape, value_shape, *args, out_shape=None,
     return 2 * leading * query_length * key_length * (head_dim + value_dim)
 
 
+def _packed_linear_flops(input_shape, weight_shape, *args, out_shape=None, **kwargs) -> int:
+    """FLOPs of oneDNN's linear on a pre-packed weight `(out_features, in_features)`: `2 M K N`."""
+    return 2 * math.prod(input_shape[:-1]) * input_shape[-1] * weight_shape[0]
+
+
 def _extra_flop_formulas() -> dict:
     formulas = {}
     for name in ("_scaled_dot_product_flash_attention_for_cpu", "_scaled_dot_product_fused_attention_overrideable"):
         operator = getattr(torch.ops.aten, name, None)
         if operator is not None:
             formulas[operator] = _attention_flops
+    # the bfloat16 CPU inference path of SLLM's linear layers (SLLMLinear: weights pre-packed for oneDNN)
+    packed_linear = getattr(torch.ops.mkldnn, "_linear_pointwise", None)
+    if packed_linear is not None:
+        formulas[packed_linear] = _packed_linear_flops
     return formulas
 
 
