@@ -150,7 +150,7 @@ class SLLMLinear(nn.Linear):
     runs `nn.Linear.forward` unchanged.
     """
 
-    _packed: tuple[tuple[int, int], torch.Tensor] | None = None
+    _packed: tuple[tuple[int, int], torch.Tensor, torch.UntypedStorage] | None = None
 
     def _use_prepacked(self, hidden_states: torch.Tensor) -> bool:
         global _ONEDNN_PREPACKING
@@ -174,10 +174,13 @@ class SLLMLinear(nn.Linear):
     def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
         if not self._use_prepacked(hidden_states):
             return super().forward(hidden_states)
+        # the packed weight stands for the weight's memory at one version (in-place updates bump it); the storage is
+        # held with it, so that no other weight can take the same address while the cache names that address
         key = (self.weight.data_ptr(), self.weight._version)
         if self._packed is None or self._packed[0] != key:
             rows = hidden_states.numel() // hidden_states.shape[-1]
-            self._packed = (key, torch.ops.mkldnn._reorder_linear_weight(self.weight.detach(), rows))
+            packed = torch.ops.mkldnn._reorder_linear_weight(self.weight.detach(), rows)
+            self._packed = (key, packed, self.weight.untyped_storage())
         return torch.ops.mkldnn._linear_pointwise(hidden_states, self._packed[1], self.bias, "none", [], "")
 
     def _apply(self, fn, recurse=True):

@@ -244,6 +244,10 @@ def test_prepacked_bfloat16_linears_match_nn_linear_and_follow_weight_changes():
         # a non-contiguous input takes nn.Linear's path
         wide = torch.randn(2, 7, 128, dtype=torch.bfloat16)[..., ::2]
         assert torch.equal(layer(wide), F.linear(wide, layer.weight, layer.bias))
+        # new weights assigned (new tensors, version 0 again) are packed anew, twice in a row too
+        for scale in (3.0, 5.0):
+            layer.load_state_dict({"weight": layer.weight * scale, "bias": layer.bias.clone()}, assign=True)
+            assert torch.equal(layer(hidden), F.linear(hidden, layer.weight, layer.bias))
     assert copy.deepcopy(model).sllm.temporal_head.encoder.layers[0].mlp.fc1._packed is None  # not copied
     # with autograd, or in float32, it is nn.Linear
     layer.weight.requires_grad_(True)
