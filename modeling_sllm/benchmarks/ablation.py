@@ -41,7 +41,12 @@ from modeling_sllm.evaluation.fidelity import restoration_fidelity
 from modeling_sllm.evaluation.throughput import measure_model_throughput
 from modeling_sllm.evaluation.timing import run_interleaved, summarize_times
 from modeling_sllm.training import cli as train_cli
-from modeling_sllm.training.arguments import SLLMModelArguments, SLLMTrainingArguments, parse_args_with_yaml
+from modeling_sllm.training.arguments import (
+    SLLMModelArguments,
+    SLLMTrainingArguments,
+    arrange_help,
+    parse_args_with_yaml,
+)
 
 
 logger = logging.getLogger(__name__)
@@ -226,7 +231,18 @@ def main(argv: list[str] | None = None) -> list[dict]:
     (seed, variant) not already in `output_dir/ablation.json`, times the variants interleaved, and writes
     `ablation.json` and `ablation.md`. Returns the runs' rows.
     """
-    parser = HfArgumentParser(SLLMAblationArguments)
+    parser = arrange_help(
+        HfArgumentParser(
+            SLLMAblationArguments,
+            description="""\
+Run the restoration ablation on the demo data over several seeds: for every seed, train the Text4Vis baselines on 2N
+and N frames and the SLLM variants (paper and residual restoration) with train.py's settings from --config, then
+report held-out top-1, training time, throughput (end to end and model only) and restoration fidelity; writes
+ablation.json and ablation.md to --output_dir. Runs already in ablation.json are kept. Everything after
+--train_overrides goes to train.py.""",
+            epilog="examples:\n  python scripts/ablation.py --config configs/demo.yaml --output_dir ablation_outputs",
+        )
+    )
     argv = sys.argv[1:] if argv is None else argv
     if "--train_overrides" in argv:  # everything after it belongs to train.py
         cut = argv.index("--train_overrides")
