@@ -320,3 +320,22 @@ def test_a_failing_save_leaves_the_old_folder_untouched(old_and_new):
             raise OSError("disk full")
     assert _snapshot(run) == before
     assert not _leftovers(run.parent)
+
+
+def test_a_swap_that_fails_names_the_new_model_and_leaves_the_old_folder(old_and_new, monkeypatch):
+    run, new, states, kept, models = old_and_new
+    before = _snapshot(run)
+    real_rename = os.rename
+
+    def refuse_staging(source, target, *args, **kwargs):
+        if str(source).endswith(".sllm-final"):
+            raise PermissionError(13, "Permission denied", str(source))
+        return real_rename(source, target, *args, **kwargs)
+
+    monkeypatch.setattr(outputs, "_exchange", lambda first, second: False)
+    monkeypatch.setattr(os, "rename", refuse_staging)
+    with pytest.raises(OSError, match=r"is unchanged and the new model's files are in .*\.run\.sllm-final"):
+        _final_save(run, new)()
+    monkeypatch.setattr(os, "rename", real_rename)
+    assert _snapshot(run) == before
+    assert (run.parent / ".run.sllm-final" / "model.safetensors").read_bytes() == (new / "model.safetensors").read_bytes()

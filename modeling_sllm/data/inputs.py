@@ -139,10 +139,8 @@ class SLLMVideoTransform:
             release.sample_frames = partial(_release_sample_frames, processor)
             self.processor = release
         self._rng_key, self._rng, self._clip_rng = None, None, None
-        # the epoch of the training draws, in shared memory: DataLoader workers (also persistent ones) see set_epoch
+        # the epoch of the training draws (moved to shared memory by SLLMTrainingDataset, for DataLoader workers)
         self._epoch = torch.zeros((), dtype=torch.int64)
-        if training:
-            self._epoch.share_memory_()
 
     @property
     def epoch(self) -> int:
@@ -310,6 +308,8 @@ class SLLMTrainingDataset(torch.utils.data.Dataset):
         if not transform.training:
             raise ValueError("SLLMTrainingDataset needs a training SLLMVideoTransform (training=True).")
         self.rows, self.transform = rows.with_format(None), transform
+        # DataLoader workers (forked or spawned, also persistent ones) then see every set_epoch of this process
+        transform._epoch.share_memory_()
 
     def __len__(self) -> int:
         return len(self.rows)

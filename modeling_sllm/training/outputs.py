@@ -258,7 +258,11 @@ def _swap_into_place(staging: str, output_dir: str) -> None:
     else:
         previous = _sibling(output_dir, _PREVIOUS_SUFFIX)
         os.rename(output_dir, previous)
-        os.rename(staging, output_dir)
+        try:
+            os.rename(staging, output_dir)
+        except OSError:
+            os.rename(previous, output_dir)  # the old folder back in place
+            raise
         shutil.rmtree(previous)
     fsync_dir(os.path.dirname(output_dir))
     if os.path.realpath(cwd).startswith(output_dir + os.sep) or os.path.realpath(cwd) == output_dir:
@@ -294,10 +298,17 @@ def staged_output_dir(
         raise
     wait_for_everyone()
     if is_main_process:
-        dropped = _carry_over(output_dir, staging)
-        if dropped:
-            logger.info(f"Replacing the final files of {output_dir}: {dropped}")
-        fsync_tree(staging)
-        _swap_into_place(staging, output_dir)
+        try:
+            dropped = _carry_over(output_dir, staging)
+            if dropped:
+                logger.info(f"Replacing the final files of {output_dir}: {dropped}")
+            fsync_tree(staging)
+            _swap_into_place(staging, output_dir)
+        except OSError as error:  # e.g. a full disk or a folder that cannot be renamed: the old folder is untouched
+            raise OSError(
+                f"Could not put the new model in place of {output_dir} ({error}); {output_dir} is unchanged and the "
+                f"new model's files are in {staging}: move them yourself (the next sllm-train run into {output_dir} "
+                "deletes that folder)."
+            ) from error
         logger.info(f"Saved the final model to {output_dir}")
     wait_for_everyone()
