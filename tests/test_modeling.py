@@ -288,3 +288,31 @@ def test_vision_tower_linears_take_the_prepacked_path_with_clip_results():
             ours, clip = tower(pixel_values=pixel_values).image_embeds, plain(pixel_values=pixel_values).image_embeds
         assert ours.dtype == dtype and torch.equal(ours, clip), dtype
     assert tower.vision_model.encoder.layers[0].mlp.fc1._packed is not None  # bfloat16 used the packed weights
+
+
+def test_fused_bfloat16_query_key_value_product_matches_three_projections():
+    model = tiny_model(seed=7).to(torch.bfloat16)
+    attention = model.sllm.temporal_head.encoder.layers[1].self_attn
+    hidden = torch.randn(2, 7, 64, dtype=torch.bfloat16)
+
+    def three_products():
+        with torch.enable_grad():  # autograd on: the plain nn.Linear path of each projection
+            return attention(hidden)[0].detach()
+
+    with torch.inference_mode():
+        fused = attention(hidden)[0]
+    assert attention._packed is not None  # one product on the packed concatenated q/k/v weights
+    assert torch.equal(fused, three_products())
+    # a hook on a projection (a probe, an adapter) must run: the projections are called one by one then
+    calls = []
+    handle = attention.k_proj.register_forward_hook(lambda module, args, output: calls.append(output.shape))
+    with torch.inference_mode():
+        assert torch.equal(attention(hidden)[0], fused)
+    handle.remove()
+    assert calls == [(2, 7, 64)]
+    # new weights are picked up
+    with torch.no_grad():
+        attention.v_proj.bias.add_(1.0)
+    with torch.inference_mode():
+        updated = attention(hidden)[0]
+    assert not torch.equal(updated, fused) and torch.equal(updated, three_products())
