@@ -107,7 +107,8 @@ def run_one(args: SLLMAblationArguments, variant: str, seed: int) -> dict:
     run_dir = os.path.join(args.output_dir, f"{variant}_seed{seed}")
     train_args = [
         "--config", args.config, *variant_arguments(variant, args.num_frames), "--seed", str(seed),
-        "--output_dir", run_dir, "--run_pipeline_on", "", "--disable_tqdm", "true", *args.train_overrides,
+        "--output_dir", run_dir, "--overwrite_output_dir", "true", "--run_pipeline_on", "", "--disable_tqdm", "true",
+        *args.train_overrides,
     ]
     start = time.perf_counter()
     results = train_cli.main(train_args)

@@ -54,6 +54,10 @@ logger = logging.get_logger(__name__)
 SAMPLE_INDEX_COLUMN = "sample_index"
 
 
+# The authors' release scores evaluation clips with a fixed 100 * cos(video, class), not exp(logit_scale) * cos.
+RELEASE_EVAL_LOGIT_SCALE = 100.0
+
+
 def release_eval_frame_count(num_frames: int) -> int:
     """
     The frame count the authors' release samples its evaluation frames over, for a video of `num_frames` frames: its

@@ -92,6 +92,14 @@ class SLLMEvaluationArguments:
         },
     )
     batch_size: int = field(default=8, metadata={"help": "Videos per batch (a forward pass sees batch_size x views)."})
+    release_eval_sampling: bool = field(
+        default=False,
+        metadata={
+            "help": "Evaluate as the authors' release: TSN segment centres over M - 1 of a video's M frames (its "
+            "VideoRecord.num_frames) and logits 100 * cos instead of exp(logit_scale) * cos. To compare with the "
+            "release's numbers (the same flag as sllm-train's)."
+        },
+    )
     device: str = field(default="auto", metadata={"help": "'auto' (CUDA when available), 'cpu', 'cuda:0', ..."})
     dtype: str = field(
         default="float32",
@@ -394,6 +402,7 @@ def main(args: list[str] | None = None) -> SLLMResults:
     show_progress = not eval_args.disable_tqdm
     evaluation_kwargs = dict(
         processor=processor,
+        release_eval_sampling=eval_args.release_eval_sampling,
         view_averaging=eval_args.view_averaging,
         label_map=label_map,
         top_k=eval_args.top_k,

@@ -21,7 +21,7 @@ from torch.utils.data import DataLoader
 from transformers.utils import logging
 
 from modeling_sllm.checks import check_positive_int
-from modeling_sllm.data.inputs import SLLMVideoTransform, sllm_collate_fn
+from modeling_sllm.data.inputs import RELEASE_EVAL_LOGIT_SCALE, SLLMVideoTransform, sllm_collate_fn
 
 from .metrics import classification_metrics, confusion_matrix
 from .results import SLLMDatasetInfo, SLLMResults, SLLMViews
@@ -132,6 +132,7 @@ def evaluate_model(
     top_k: int = 5,
     show_progress: bool = True,
     description: str = "Evaluating",
+    release_logit_scale: float | None = None,
 ) -> SLLMEvaluationResult:
     """
     Classifies every video of `data` (single- or multi-view) and computes the metrics. No video is dropped: the last
@@ -153,6 +154,9 @@ def evaluate_model(
         show_progress (`bool`): show a progress bar (`transformers.utils.logging.disable_progress_bar()` hides it
             too).
         description (`str`): label of the progress bar.
+        release_logit_scale (`float`, *optional*): score with `release_logit_scale * cos` instead of
+            `exp(logit_scale) * cos` (the authors' release evaluates with a fixed 100: same ranking per view, other
+            probabilities, so multi-view averages can differ).
 
     Returns:
         [`SLLMEvaluationResult`].
@@ -179,6 +183,8 @@ def evaluate_model(
         pixel_values, num_videos, num_views = flatten_views(batch["pixel_values"])
         views_seen.add(num_views)
         logits = model(pixel_values=pixel_values.to(device, dtype)).logits
+        if release_logit_scale is not None:
+            logits = logits * (release_logit_scale / model.logit_scale.detach().float().exp())
         scores.append(average_view_scores(logits, num_views, view_averaging).cpu())
         batch_labels = torch.as_tensor(batch_labels, dtype=torch.long).view(-1).cpu()
         if batch_labels.shape[0] != num_videos:
@@ -230,6 +236,7 @@ def evaluate_video_dataset(
     num_crops: int | None = None,
     processor=None,
     batch_size: int = 8,
+    release_eval_sampling: bool = False,
     **evaluate_kwargs,
 ) -> SLLMEvaluationResult:
     """
@@ -243,6 +250,8 @@ def evaluate_video_dataset(
         num_clips, num_crops (`int`, *optional*): views per video (`V = num_clips * num_crops`).
         processor ([`SLLMVideoProcessor`], *optional*): the model's processor (e.g. [`default_video_processor`]);
             defaults to `SLLMVideoProcessor.from_model_config(model.config)`.
+        release_eval_sampling (`bool`): evaluate as the authors' release: segment centres over `M - 1` of a video's
+            `M` frames and logits `100 * cos` (see `data.inputs.release_eval_frame_count`).
         evaluate_kwargs: the other arguments of [`evaluate_model`] (`device`, `view_averaging`, `label_map`, ...).
 
     Raises:
@@ -251,8 +260,16 @@ def evaluate_video_dataset(
     num_clips = data_args.num_clips if num_clips is None else num_clips
     num_crops = data_args.num_crops if num_crops is None else num_crops
     transform = SLLMVideoTransform.for_model(
-        model.config, data_args, training=False, processor=processor, num_clips=num_clips, num_crops=num_crops
+        model.config,
+        data_args,
+        training=False,
+        processor=processor,
+        num_clips=num_clips,
+        num_crops=num_crops,
+        release_eval_sampling=release_eval_sampling,
     )
+    if release_eval_sampling:
+        evaluate_kwargs.setdefault("release_logit_scale", RELEASE_EVAL_LOGIT_SCALE)
     evaluation = evaluate_model(
         model, dataset.with_transform(transform), batch_size=batch_size, collate_fn=sllm_collate_fn, **evaluate_kwargs
     )

@@ -41,6 +41,7 @@ logger = logging.get_logger(__name__)
 # Files a model repository does not need (training state, caches, staging folders of the converter).
 HUB_IGNORE_PATTERNS = [
     ".git/*",
+    ".tmp-checkpoint-*/*",
     ".cache/*",
     "__pycache__/*",
     "*.pyc",

@@ -25,7 +25,7 @@ from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 from transformers.utils import logging
 
 from modeling_sllm.configuration_sllm import RESTORATION_LOSSES, SLLMConfig
-from modeling_sllm.data.inputs import SLLMTrainingDataset
+from modeling_sllm.data.inputs import RELEASE_EVAL_LOGIT_SCALE, SLLMTrainingDataset
 from modeling_sllm.modeling_sllm import SLLMForVideoClassification, restoration_loss
 from modeling_sllm.text_features import SLLMLabel
 from modeling_sllm.training.arguments import SLLMModelArguments
@@ -35,7 +35,6 @@ from modeling_sllm.training.checkpoints import rotate_checkpoints, stage_checkpo
 logger = logging.get_logger(__name__)
 
 # The authors' release multiplies the cosine similarities by this fixed number at evaluation (METHOD.md).
-RELEASE_EVAL_LOGIT_SCALE = 100.0
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -241,4 +240,4 @@ class SLLMTrainer(Trainer):
         super().log(logs, start_time)
 
 
-__all__ = ["RELEASE_EVAL_LOGIT_SCALE", "SLLMEpochCallback", "SLLMTrainer", "build_model", "build_param_groups"]
+__all__ = ["SLLMEpochCallback", "SLLMTrainer", "build_model", "build_param_groups"]
