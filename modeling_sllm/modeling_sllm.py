@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.nn.modules import module as torch_module_globals
 from transformers import CLIPVisionModelWithProjection, PreTrainedModel
 from transformers import initialization as init
 from transformers.activations import ACT2FN
@@ -219,13 +220,11 @@ class SLLMLinear(_PrepackedWeightCache, nn.Linear):
 
 def _has_hooks(module: nn.Module) -> bool:
     """Whether calling `module` runs hooks (its own or global ones) besides its `forward`."""
-    from torch.nn.modules import module as module_globals
-
     return bool(
         module._forward_hooks
         or module._forward_pre_hooks
-        or module_globals._global_forward_hooks
-        or module_globals._global_forward_pre_hooks
+        or torch_module_globals._global_forward_hooks
+        or torch_module_globals._global_forward_pre_hooks
     )
 
 
