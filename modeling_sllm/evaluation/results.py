@@ -18,9 +18,10 @@ import json
 import math
 import os
 import re
-import tempfile
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
+
+from modeling_sllm.data.files import write_file_atomically
 
 
 __all__ = ["SLLMDatasetInfo", "SLLMResults", "SLLMResultsError", "SLLMViews"]
@@ -118,15 +119,7 @@ class SLLMResults:
         directory = os.path.dirname(os.path.abspath(path))
         os.makedirs(directory, exist_ok=True)
         text = json.dumps(self.to_dict(), indent=2) + "\n"  # fails (unserialisable values) before any file is touched
-        handle, temporary = tempfile.mkstemp(prefix=".results-", suffix=".json", dir=directory)
-        try:
-            with os.fdopen(handle, "w", encoding="utf-8") as stream:
-                stream.write(text)
-            os.replace(temporary, path)
-        except BaseException:
-            if os.path.exists(temporary):
-                os.remove(temporary)
-            raise
+        write_file_atomically(path, text)
         return path
 
     @classmethod

@@ -12,7 +12,6 @@ must be valid card metadata with a licence ([`check_model_card`]).
 import ast
 import json
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from huggingface_hub.utils import filter_repo_objects
 from transformers.utils import VIDEO_PROCESSOR_NAME, logging
 
 from modeling_sllm.configuration_sllm import SLLMConfig
+from modeling_sllm.data.files import write_file_atomically
 from modeling_sllm.video_processing_sllm import SLLMVideoProcessor
 
 
@@ -88,18 +88,8 @@ def read_json(path: str | os.PathLike) -> dict:
 def write_text_atomically(path: str | os.PathLike, text: str) -> str:
     """Writes `text` to `path` through a temporary file in the same folder renamed into place (`os.replace`): a kill
     leaves the old file or the new one, never half of one."""
-    path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    handle, temporary = tempfile.mkstemp(prefix=f".{os.path.basename(path)}-", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
-            stream.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.remove(temporary)
-        raise
-    return path
+    write_file_atomically(path, text)
+    return os.fspath(path)
 
 
 def check_model_card(readme: str | os.PathLike, license_flag: str = "--license") -> dict:

@@ -25,6 +25,8 @@ from contextlib import contextmanager
 from transformers.trainer_utils import sort_checkpoints
 from transformers.utils import logging
 
+from modeling_sllm.data.files import fsync_dir
+
 
 __all__ = [
     "CHECKPOINT_STAGING_PREFIX",
@@ -225,20 +227,6 @@ def fsync_tree(path: str) -> None:
             finally:
                 os.close(descriptor)
         fsync_dir(root)
-
-
-def fsync_dir(path: str) -> None:
-    """Flushes the entries of the folder `path` (new names, renames) to disk, where the platform allows it."""
-    try:
-        descriptor = os.open(path, os.O_RDONLY)
-    except OSError:  # platforms without directory descriptors (Windows)
-        return
-    try:
-        os.fsync(descriptor)
-    except OSError:
-        pass  # some filesystems refuse fsync on folders; the rename is still atomic
-    finally:
-        os.close(descriptor)
 
 
 def remove_stale_staging(output_dir: str | os.PathLike) -> list[str]:

@@ -32,7 +32,9 @@ from contextlib import contextmanager
 
 from transformers.utils import logging
 
-from .checkpoints import CHECKPOINT_STAGING_PREFIX, delete_checkpoint, fsync_dir, fsync_tree, list_checkpoints
+from modeling_sllm.data.files import fsync_dir, write_file_atomically
+
+from .checkpoints import CHECKPOINT_STAGING_PREFIX, delete_checkpoint, fsync_tree, list_checkpoints
 
 
 __all__ = [
@@ -136,25 +138,6 @@ def remove_previous_checkpoints(output_dir: str | os.PathLike) -> list[str]:
 
 
 # ---------------------------------------------------------------------------------------------------- single files
-
-
-def write_file_atomically(path: str | os.PathLike, data: str | bytes) -> None:
-    """Writes `data` to `path` through a temporary file in the same folder, flushed and renamed over `path`: readers
-    see the old file or the new one, never a part."""
-    path = os.fspath(path)
-    temporary = f"{path}.tmp-{os.getpid()}"
-    mode = "wb" if isinstance(data, bytes) else "w"
-    try:
-        with open(temporary, mode, **({} if isinstance(data, bytes) else {"encoding": "utf-8"})) as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.remove(temporary)
-        raise
-    fsync_dir(os.path.dirname(os.path.abspath(path)))
 
 
 def write_json_atomically(path: str | os.PathLike, value) -> None:
