@@ -76,7 +76,28 @@ __all__ = [
     "probe_video",
     "read_frames",
     "read_sampled_frames",
+    "set_decoder_threads",
 ]
+
+# Threads of each video decoder: 0 lets FFmpeg use every core. Processes that decode beside other busy processes (the
+# DataLoader workers of `sllm-predict` and training, which already decode in parallel) set 1 with `set_decoder_threads`.
+_DECODER_THREADS = 0
+
+
+def set_decoder_threads(count: int) -> None:
+    """Sets the threads of each video decoder of this process (`0`: one per core, FFmpeg's choice)."""
+    global _DECODER_THREADS
+    if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+        raise ValueError(f"Decoder threads must be an int >= 0 (0: one per core), got {count!r}.")
+    _DECODER_THREADS = count
+
+
+def _use_decoder_threads(stream) -> None:
+    """Frame + slice threading with this process's thread count. H.264 from x264 has one slice per frame, so slice
+    threading alone (PyAV's default) decodes on one core; the frames come out in the same order either way."""
+    stream.thread_type = "AUTO"
+    stream.thread_count = _DECODER_THREADS
+
 
 # (width, height) of an upright decoded frame -> the (width, height) to return it at, or None to keep its size.
 ResizeFn = Callable[[int, int], tuple[int, int] | None]
@@ -244,9 +265,7 @@ def _decode_in_order(
     frames: dict[int, np.ndarray] = {}
     index = 0
     with _open_video(source) as (container, stream):
-        # frame + slice threading: H.264 from x264 has one slice per frame, so slice threading alone (PyAV's default)
-        # decodes on one core; the frames come out in the same order either way
-        stream.thread_type = "AUTO"
+        _use_decoder_threads(stream)
         try:
             for packet in container.demux(stream):
                 for frame in packet.decode():
@@ -300,7 +319,7 @@ def _count_video_frames(source: _Source) -> int:
 def _read_wanted(source: _Source, wanted: set[int], convert: _FrameConverter, table: _PacketTable | None = None):
     """The frames `wanted` by runs from keyframes when possible, else in order; (frames, decoded, to_the_end)."""
     with _open_video(source) as (container, stream):
-        stream.thread_type = "AUTO"
+        _use_decoder_threads(stream)
         if table is None:
             table = _packet_table(container, stream)
         result = _decode_runs(container, stream, table, wanted, convert)
@@ -443,7 +462,7 @@ def _sample_counted_video(
 ) -> SampledFrames:
     """Inference/training road of [`read_sampled_frames`]: sample from a counted total, decode only what is needed."""
     with _open_video(resolved) as (container, stream):
-        stream.thread_type = "AUTO"
+        _use_decoder_threads(stream)
         fps = _stream_fps(stream)
         for problem in _metadata_probe(resolved, container, stream).problems:
             logger.warning(f"'{resolved.name}' is damaged: {problem}")

@@ -208,6 +208,47 @@ def test_leftover_part_files_of_an_interrupted_multi_process_run_are_merged(mode
     assert [row["video"] for row in read_predictions(str(output))] == [row["video"] for row in rows]
 
 
+def test_compare_with_pipeline_times_both_on_the_same_videos_and_checks_agreement(model_dir, videos, tmp_path, capsys):
+    output = tmp_path / "compare.jsonl"
+    result = _predict(
+        "--model_name_or_path", model_dir, "--videos", videos / "a.mp4", "--output", output,
+        "--compare_with_pipeline", "--compare_num_videos", 5, "--compare_rounds", 2, "--num_workers", 1,
+    )
+    assert result["num_videos"] == 5
+    assert len(result["times_s"]["predict.py"]) == len(result["times_s"]["pipeline loop"]) == 2
+    assert result["ratio"] == pytest.approx(result["script_videos_per_s"] / result["pipeline_videos_per_s"])
+    assert result["top1_agreement"] == 1.0 and result["max_score_difference"] < 1e-5
+    rows = read_predictions(str(output))
+    assert [row["video"] for row in rows] == [f"{videos / 'a.mp4'}#{index}" for index in range(5)]
+    printed = capsys.readouterr().out
+    assert "predict.py (batch 1, 1 decode workers)" in printed and "ratio predict.py / pipeline" in printed
+    with pytest.raises(FileExistsError, match="writes a new --output"):
+        _predict(
+            "--model_name_or_path", model_dir, "--videos", videos / "a.mp4", "--output", output,
+            "--compare_with_pipeline",
+        )
+
+
+def _worker_settings(_):
+    from modeling_sllm import video_io
+
+    return os.nice(0), video_io._DECODER_THREADS
+
+
+def test_decode_workers_run_one_decoder_thread_at_the_lowest_priority():
+    from torch.utils.data import DataLoader
+
+    from modeling_sllm.inference.predict import decode_worker_init, default_batch_size
+
+    before = os.nice(0)
+    loader = DataLoader(range(1), num_workers=1, collate_fn=_worker_settings, worker_init_fn=decode_worker_init)
+    niceness, threads = next(iter(loader))
+    assert threads == 1
+    assert niceness == min(before + 19, 19)
+    assert os.nice(0) == before  # the main process (the model) keeps its priority
+    assert default_batch_size("cpu") == 1 and default_batch_size(torch.device("cuda")) == 8
+
+
 def test_bad_arguments_are_named():
     with pytest.raises(ValueError, match="exactly one video source"):
         _predict("--model_name_or_path", "m", "--output", "o.jsonl")
@@ -215,6 +256,8 @@ def test_bad_arguments_are_named():
         _predict("--model_name_or_path", "m", "--videos", "v", "--output", "o.txt")
     with pytest.raises(ValueError, match="batch_size"):
         _predict("--model_name_or_path", "m", "--videos", "v", "--output", "o.csv", "--batch_size", "0")
+    with pytest.raises(ValueError, match="--compare_rounds sets the rounds of --compare_with_pipeline"):
+        _predict("--model_name_or_path", "m", "--videos", "v", "--output", "o.csv", "--compare_rounds", "3")
 
 
 def _free_port() -> int:

@@ -108,6 +108,22 @@ def test_read_frames_bikes_matches_full_decode(bikes_video):
         np.testing.assert_array_equal(frame, reference[index])
 
 
+def test_one_decoder_thread_reads_the_same_frames(bikes_video):
+    from modeling_sllm import video_io
+
+    indices = [249, 10, 3, 120]
+    default = read_frames(bikes_video, indices)
+    try:
+        video_io.set_decoder_threads(1)
+        single = read_frames(bikes_video, indices)
+    finally:
+        video_io.set_decoder_threads(0)
+    np.testing.assert_array_equal(single, default)
+    for bad in (-1, 1.5, True, "2"):
+        with pytest.raises(ValueError, match="Decoder threads must be an int >= 0"):
+            video_io.set_decoder_threads(bad)
+
+
 def test_read_frames_accepts_numpy_and_single_index(video_path, frame_content):
     np.testing.assert_array_equal(read_frames(video_path, np.int64(4))[0], frame_content(4))
     np.testing.assert_array_equal(read_frames(video_path, np.array([4], dtype=np.int32))[0], frame_content(4))

@@ -14,7 +14,7 @@ from modeling_sllm.checks import check_positive_int
 from modeling_sllm.demo.data import write_mp4
 
 
-__all__ = ["default_video", "describe_video", "find_bikes_video", "write_synthetic_video"]
+__all__ = ["cut_clips", "default_video", "describe_video", "find_bikes_video", "write_synthetic_video"]
 
 
 def find_bikes_video() -> Path | None:
@@ -56,6 +56,51 @@ def write_synthetic_video(
         frames[index] = np.clip(frame, 0, 255).astype(np.uint8)
     write_mp4(path, frames, fps=fps, crf=23)
     return path
+
+
+def cut_clips(
+    source: str | os.PathLike,
+    directory: str | os.PathLike,
+    count: int,
+    min_frames: int = 64,
+    max_frames: int = 160,
+    seed: int = 0,
+) -> list[Path]:
+    """
+    Writes `count` distinct clips of a real video into `directory` (`clip_000.mp4`, ...): windows of `min_frames` to
+    `max_frames` consecutive frames at random starts, each flipped left-right or not, re-encoded as H.264 (x264
+    `veryfast`, about 0.7 s a clip here). Real
+    footage, codec and motion, as many files as a batch benchmark needs. Clips already there (same name) are kept, so
+    a rerun writes only what is missing.
+
+    Returns:
+        The clip paths, in order.
+    """
+    count = check_positive_int("count", count)
+    check_positive_int("min_frames", min_frames)
+    if max_frames < min_frames:
+        raise ValueError(f"max_frames ({max_frames}) must be >= min_frames ({min_frames})")
+    frames = video_io.read_frames(source, list(range(video_io.count_frames(source))))
+    total = len(frames)
+    if total < min_frames:
+        raise ValueError(f"'{source}' has {total} frames, fewer than min_frames={min_frames}")
+    frames = frames[:, : frames.shape[1] // 2 * 2, : frames.shape[2] // 2 * 2]  # H.264 in yuv420p: even sizes
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    paths = []
+    for index in range(count):
+        length = int(rng.integers(min_frames, min(max_frames, total) + 1))
+        start = int(rng.integers(0, total - length + 1))
+        flip = bool(rng.integers(0, 2))
+        path = directory / f"clip_{index:03d}.mp4"
+        if not path.is_file():
+            clip = frames[start : start + length]
+            partial = path.with_name(f".{path.name}.partial")
+            write_mp4(partial, clip[:, :, ::-1] if flip else clip, fps=25, crf=23, preset="veryfast")
+            os.replace(partial, path)
+        paths.append(path)
+    return paths
 
 
 def default_video(tiny: bool, directory: str | os.PathLike | None = None) -> Path:

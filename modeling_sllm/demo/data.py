@@ -237,16 +237,16 @@ def render_demo_clip(label, rng: np.random.Generator, num_frames: int = 32, size
     return DemoClip(frames, center, radius, angle, alpha, coverage.astype(np.float32), shape)
 
 
-def write_mp4(path, frames: np.ndarray, fps: int = 16, crf: int = 18) -> None:
+def write_mp4(path, frames: np.ndarray, fps: int = 16, crf: int = 18, preset: str = "medium") -> None:
     """
-    Encodes RGB frames `(T, H, W, 3)` uint8 (`H` and `W` even) as H.264 (libx264, yuv420p) in an mp4 file.
+    Encodes RGB frames `(T, H, W, 3)` uint8 (`H` and `W` even) as H.264 (libx264 at `preset`, yuv420p) in an mp4 file.
 
     Single-threaded, so that a given libx264 build writes the same bitstream (and decoded frames) on every run.
     """
     height, width = frames.shape[1:3]
     with av.open(os.fspath(path), mode="w", format="mp4") as container:
         stream = container.add_stream(
-            "libx264", rate=fps, options={"crf": str(crf), "preset": "medium", "threads": "1"}
+            "libx264", rate=fps, options={"crf": str(crf), "preset": preset, "threads": "1"}
         )
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
         for frame in frames:
