@@ -11,10 +11,11 @@ from torch import nn
 from torch.nn.modules import module as torch_module_globals
 from transformers import CLIPVisionModelWithProjection, PreTrainedModel
 from transformers import initialization as init
-from transformers.activations import ACT2FN
+from transformers.activations import ACT2FN, QuickGELUActivation
 from transformers.modeling_layers import GradientCheckpointingLayer
 from transformers.modeling_outputs import BaseModelOutput, BaseModelOutputWithPooling
 from transformers.modeling_utils import ALL_ATTENTION_FUNCTIONS
+from transformers.models.clip.modeling_clip import CLIPMLP
 from transformers.processing_utils import Unpack
 from transformers.utils import ModelOutput, TransformersKwargs, can_return_tuple, logging
 from transformers.utils.output_capturing import capture_outputs
@@ -124,31 +125,38 @@ class SLLMRestorationOutput(ModelOutput):
     attentions: tuple[torch.FloatTensor, ...] | None = None
 
 
-def _onednn_prepacking_available() -> bool:
-    """Whether this PyTorch build can pre-pack bfloat16 linear weights for oneDNN (the ops inductor's freezing uses)."""
+def _onednn_prepacking_available(dtype: torch.dtype) -> bool:
+    """Whether this PyTorch build can pre-pack linear weights of `dtype` for oneDNN (the ops inductor's freezing uses)."""
     mkldnn = torch.ops.mkldnn
-    return (
+    if not (
         torch.backends.mkldnn.is_available()
         and hasattr(mkldnn, "_reorder_linear_weight")
         and hasattr(mkldnn, "_linear_pointwise")
-        and hasattr(mkldnn, "_is_mkldnn_bf16_supported")
-        and bool(mkldnn._is_mkldnn_bf16_supported())
-    )
+    ):
+        return False
+    if dtype is torch.bfloat16:
+        return hasattr(mkldnn, "_is_mkldnn_bf16_supported") and bool(mkldnn._is_mkldnn_bf16_supported())
+    return True
 
 
-_ONEDNN_PREPACKING = None  # decided at the first bfloat16 CPU call
+_ONEDNN_PREPACKING: dict[torch.dtype, bool] = {}  # decided at the first CPU call in each dtype
+_PREPACKED_DTYPES = (torch.float32, torch.bfloat16)
 _PLAIN_WEIGHT_TYPES = (nn.Parameter, torch.Tensor)
+# QuickGELU(x) = x * sigmoid(1.702 x) = silu(1.702 x) / 1.702: oneDNN's swish post-op (alpha 1) on a product whose
+# weight and bias are scaled by 1.702, the next product's weight divided by it
+_QUICK_GELU_ALPHA = 1.702
 
 
 def _prepacking_applies(hidden_states: torch.Tensor, weight: torch.Tensor) -> bool:
     """
-    Whether a product of `hidden_states` with `weight` may use a pre-packed weight: bfloat16 inputs and weights on a
-    CPU, no autograd, no compiler or tracer at work, a plain weight tensor with a version counter, contiguous inputs.
+    Whether a product of `hidden_states` with `weight` may use a pre-packed weight: float32 or bfloat16 inputs and
+    weights of one dtype on a CPU, no autograd, no compiler or tracer at work, a plain weight tensor with a version
+    counter, contiguous inputs.
     """
-    global _ONEDNN_PREPACKING
+    dtype = hidden_states.dtype
     if (
-        hidden_states.dtype is not torch.bfloat16
-        or weight.dtype is not torch.bfloat16
+        dtype not in _PREPACKED_DTYPES
+        or weight.dtype is not dtype
         or torch.is_grad_enabled()
         or torch.compiler.is_compiling()
         or torch.compiler.is_exporting()
@@ -159,31 +167,46 @@ def _prepacking_applies(hidden_states: torch.Tensor, weight: torch.Tensor) -> bo
         or not hidden_states.is_contiguous()
     ):
         return False
-    if _ONEDNN_PREPACKING is None:
-        _ONEDNN_PREPACKING = _onednn_prepacking_available()
-    return _ONEDNN_PREPACKING
+    available = _ONEDNN_PREPACKING.get(dtype)
+    if available is None:
+        available = _ONEDNN_PREPACKING[dtype] = _onednn_prepacking_available(dtype)
+    return available
 
 
 class _PrepackedWeightCache:
     """
-    Keeps pre-packed bfloat16 weights on a module (`_packed`): built on first use, rebuilt when a weight or bias changes
-    (its memory or its version: in-place updates such as optimizer steps bump it), dropped when the module's tensors
-    are replaced (`.to()`, `.cuda()`...) and never copied or pickled (an opaque oneDNN tensor). The cache holds the
-    storages it was built from, so that no other tensor can take their addresses while it names them.
+    Keeps pre-packed weights on a module (`_packed`): built on first use, rebuilt when a weight or bias changes (its
+    memory or its version: in-place updates such as optimizer steps bump it), dropped when the module's tensors are
+    replaced (`.to()`, `.cuda()`...) and never copied or pickled (an opaque oneDNN tensor). The cache holds the
+    storages it was built from, so that no other tensor can take their addresses while it names them. It costs one
+    more copy of the weights in memory.
     """
 
     _packed: tuple | None = None
 
     def _prepacked(
-        self, rows: int, weights: tuple[torch.Tensor, ...], biases: tuple[torch.Tensor | None, ...]
+        self,
+        rows: int,
+        weights: tuple[torch.Tensor, ...],
+        biases: tuple[torch.Tensor | None, ...],
+        weight_scale: float = 1.0,
+        bias_scale: float = 1.0,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """The packed (row-wise concatenated) `weights` and their (concatenated) bias, for products of `rows` rows."""
+        """
+        The packed (row-wise concatenated) `weights` times `weight_scale` and their (concatenated) bias times
+        `bias_scale`, for products of `rows` rows (scaled in float32, then rounded once to the weights' dtype).
+        """
         tensors = [tensor for tensor in (*weights, *biases) if tensor is not None]
-        key = tuple((tensor.data_ptr(), tensor._version) for tensor in tensors)
+        key = (weight_scale, bias_scale, *((tensor.data_ptr(), tensor._version) for tensor in tensors))
         if self._packed is None or self._packed[0] != key:
             weight = weights[0] if len(weights) == 1 else torch.cat(weights)
             bias = biases[0] if len(biases) == 1 else torch.cat(biases)
-            packed = torch.ops.mkldnn._reorder_linear_weight(weight.detach(), rows)
+            weight, bias = weight.detach(), None if bias is None else bias.detach()
+            if weight_scale != 1.0:
+                weight = (weight.float() * weight_scale).to(weight.dtype)
+            if bias is not None and bias_scale != 1.0:
+                bias = (bias.float() * bias_scale).to(bias.dtype)
+            packed = torch.ops.mkldnn._reorder_linear_weight(weight, rows)
             self._packed = (key, packed, bias, [tensor.untyped_storage() for tensor in tensors])
         return self._packed[1], self._packed[2]
 
@@ -200,22 +223,62 @@ class _PrepackedWeightCache:
 class SLLMLinear(_PrepackedWeightCache, nn.Linear):
     """
     The linear layers of the restoration and temporal blocks (and of the CLIP tower, whose `nn.Linear`s take this class
-    in [`SLLMModel`]): `nn.Linear` (same parameters, same state-dict keys) plus one inference fast path. For bfloat16
-    on a CPU without autograd, the weight is kept pre-packed in oneDNN's blocked layout (packed once, repacked only
-    when the weight changes), so that each call skips the weight copy oneDNN otherwise makes for every product. The
-    products of the restoration and temporal blocks have only 15-30 rows (one video's frame features), so that copy
-    is about a fifth of their time (5-10% in the tower's products of ~400 rows); the results are bit-identical to
-    `nn.Linear`'s. Every other case (float32, training, GPUs, `torch.compile`, `torch.export`, `torch.jit.trace`)
-    runs `nn.Linear.forward` unchanged.
+    in [`SLLMModel`]): `nn.Linear` (same parameters, same state-dict keys) plus one inference fast path. For float32
+    and bfloat16 on a CPU without autograd, the weight is kept pre-packed in oneDNN's blocked layout (packed once,
+    repacked only when the weight changes), so that each call skips the weight copy oneDNN otherwise makes for every
+    product. The products of the restoration and temporal blocks have only 15-30 rows (one video's frame features),
+    so that copy is about a fifth of their time in bfloat16 (5-10% in the tower's products of ~400 rows). In float32
+    oneDNN also replaces `F.linear`'s MKL product, which on an AMD EPYC (Zen 4) took 1.1-1.4x as long for the tower's
+    products and 2.5x as long for the blocks'; the results differ from MKL's by float32 rounding (another summation
+    order). bfloat16 results are bit-identical to `nn.Linear`'s (oneDNN there too). Every other case (training mode,
+    also under `no_grad`, as for the restoration targets; GPUs, `torch.compile`, `torch.export`, `torch.jit.trace`)
+    runs `nn.Linear.forward` unchanged, so that training is reproducible bit for bit.
     """
 
     def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
         weight = self.weight
-        if not _prepacking_applies(hidden_states, weight):
+        if self.training or not _prepacking_applies(hidden_states, weight):
             return F.linear(hidden_states, weight, self.bias)
         rows = hidden_states.numel() // hidden_states.shape[-1]
         packed, bias = self._prepacked(rows, (weight,), (self.bias,))
         return torch.ops.mkldnn._linear_pointwise(hidden_states, packed, bias, "none", [], "")
+
+
+def _packed_quick_gelu_mlp(mlp: nn.Module, hidden_states: torch.Tensor) -> torch.Tensor | None:
+    """
+    `fc2(quick_gelu(fc1(hidden_states)))` of an MLP with `fc1`, `activation_fn` and `fc2` as two pre-packed oneDNN
+    products, the activation fused into the first as its swish post-op (see `_QUICK_GELU_ALPHA`): on a CPU the
+    separate activation (three elementwise operators) took 4% of SLLM's bfloat16 model time. The float32 epilogue of
+    the fused product rounds once where the separate operators round four times in bfloat16; the scaled weights are
+    rounded once more. `None` when the fast path does not apply (other activation, hooks, replaced layers, autograd...):
+    the caller runs its modules.
+    """
+    fc1, fc2 = mlp.fc1, mlp.fc2
+    if (
+        mlp.training
+        or type(mlp.activation_fn) is not QuickGELUActivation
+        or type(fc1) is not SLLMLinear
+        or type(fc2) is not SLLMLinear
+        or fc1.bias is None
+        or not _prepacking_applies(hidden_states, fc1.weight)
+        or fc2.weight.dtype is not hidden_states.dtype
+        or any(_has_hooks(module) for module in (fc1, mlp.activation_fn, fc2))
+    ):
+        return None
+    rows = hidden_states.numel() // hidden_states.shape[-1]
+    packed, bias = fc1._prepacked(rows, (fc1.weight,), (fc1.bias,), _QUICK_GELU_ALPHA, _QUICK_GELU_ALPHA)
+    scaled_activations = torch.ops.mkldnn._linear_pointwise(hidden_states, packed, bias, "swish", [], "")
+    packed, bias = fc2._prepacked(rows, (fc2.weight,), (fc2.bias,), 1 / _QUICK_GELU_ALPHA)
+    return torch.ops.mkldnn._linear_pointwise(scaled_activations, packed, bias, "none", [], "")
+
+
+class SLLMCLIPMLP(CLIPMLP):
+    """The MLP of the CLIP tower's layers (the class its `CLIPMLP`s take in [`SLLMModel`]; same parameters): CLIP's
+    forward, or on a CPU at inference the fused pre-packed products of `_packed_quick_gelu_mlp`."""
+
+    def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
+        fused = _packed_quick_gelu_mlp(self, hidden_states)
+        return super().forward(hidden_states) if fused is None else fused
 
 
 def _has_hooks(module: nn.Module) -> bool:
@@ -249,8 +312,8 @@ def eager_attention_forward(
 
 class SLLMAttention(_PrepackedWeightCache, nn.Module):
     """
-    Multi-head self-attention of the restoration and temporal blocks (width `config.hidden_size`). In bfloat16 CPU
-    inference the query, key and value projections run as one product on their pre-packed concatenated weights
+    Multi-head self-attention of the restoration and temporal blocks (width `config.hidden_size`). In CPU inference
+    (float32 or bfloat16) the query, key and value projections run as one product on their pre-packed concatenated weights
     (three small products cost about half again as much as one three times wider); elsewhere, and whenever one of
     them was replaced or hooked (adapters, probes), they run as the three `SLLMLinear` modules.
     """
@@ -277,9 +340,10 @@ class SLLMAttention(_PrepackedWeightCache, nn.Module):
         hidden_shape = (*input_shape, -1, self.head_dim)
         projections = (self.q_proj, self.k_proj, self.v_proj)
         if (
-            _prepacking_applies(hidden_states, self.q_proj.weight)
+            not self.training
+            and _prepacking_applies(hidden_states, self.q_proj.weight)
             and all(type(projection) is SLLMLinear and projection.bias is not None for projection in projections)
-            and all(projection.weight.dtype is torch.bfloat16 for projection in projections)
+            and all(projection.weight.dtype is hidden_states.dtype for projection in projections)
             and not any(_has_hooks(projection) for projection in projections)
         ):
             packed, bias = self._prepacked(
@@ -323,7 +387,8 @@ class SLLMMLP(nn.Module):
         self.fc2 = SLLMLinear(config.intermediate_size, config.hidden_size)
 
     def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
-        return self.fc2(self.activation_fn(self.fc1(hidden_states)))
+        fused = _packed_quick_gelu_mlp(self, hidden_states)  # CPU inference: see there
+        return self.fc2(self.activation_fn(self.fc1(hidden_states))) if fused is None else fused
 
 
 class SLLMEncoderLayer(GradientCheckpointingLayer):
@@ -592,10 +657,13 @@ class SLLMModel(SLLMPreTrainedModel):
         config.validate()  # again: `from_pretrained(..., **overrides)` sets fields after the config was validated
         super().__init__(config)
         self.vision_tower = CLIPVisionModelWithProjection._from_config(config.vision_config)
-        # the tower's products (about 400 rows for 8 frames) gain ~5-10% in bfloat16 on a CPU from pre-packed weights
+        # CPU inference: the tower's products (about 400 rows for 8 frames) gain 5-10% in bfloat16 from pre-packed
+        # weights, 10-30% in float32 (oneDNN for MKL), and its MLPs fuse QuickGELU into their first product
         for module in self.vision_tower.modules():
             if type(module) is nn.Linear:
-                module.__class__ = SLLMLinear  # a subclass adding no parameter: the tower's code and weights are CLIP's
+                module.__class__ = SLLMLinear  # subclasses adding no parameter: the tower's code and weights are CLIP's
+            elif type(module) is CLIPMLP:
+                module.__class__ = SLLMCLIPMLP
         self.restoration = SLLMFrameRestoration(config) if config.keep_interval > 1 else None
         self.temporal_head = SLLMTemporalHead(config)
         self.post_init()

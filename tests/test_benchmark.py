@@ -303,8 +303,8 @@ def test_profile_overhead_splits_the_pass_by_part_and_operator(tmp_path, restore
         assert parts["outside_tower"]["share"] == pytest.approx(1 - parts["vision_tower"]["share"])
         operators = measured["operators"]["operators"]
         assert {key.split("/")[0] for key in operators} == {"vision_tower", "restoration", "temporal_head", "other"}
-        # the linear layers: MKL in float32, oneDNN on pre-packed weights in bfloat16 (SLLMLinear), tower included
-        linear = "aten::addmm" if dtype == "float32" else "mkldnn::_linear_pointwise"
+        # the linear layers: oneDNN on pre-packed weights in both dtypes (SLLMLinear), tower included
+        linear = "mkldnn::_linear_pointwise"
         assert all(operators[f"{part}/{linear}"] > 0 for part in ("vision_tower", "restoration", "temporal_head"))
         assert 0.5 < sum(operators.values()) <= 1.0 + 1e-6  # self times of one pass, Python between operators included
 

@@ -249,14 +249,21 @@ def test_prepacked_bfloat16_linears_match_nn_linear_and_follow_weight_changes():
             layer.load_state_dict({"weight": layer.weight * scale, "bias": layer.bias.clone()}, assign=True)
             assert torch.equal(layer(hidden), F.linear(hidden, layer.weight, layer.bias))
     assert copy.deepcopy(model).sllm.temporal_head.encoder.layers[0].mlp.fc1._packed is None  # not copied
-    # with autograd, or in float32, it is nn.Linear
+    # with autograd it is nn.Linear
     layer.weight.requires_grad_(True)
     trained = layer(hidden)
     assert trained.requires_grad and torch.equal(trained.detach(), F.linear(hidden, layer.weight, layer.bias).detach())
+    # float32 CPU inference packs too (oneDNN instead of MKL): equal to nn.Linear up to float32 rounding
     model.float()
     assert layer._packed is None and layer.weight.dtype == torch.float32
+    wide = torch.randn(3, 5, 64) * 3
     with torch.inference_mode():
-        assert torch.equal(layer(hidden.float()), F.linear(hidden.float(), layer.weight, layer.bias))
+        torch.testing.assert_close(layer(wide), F.linear(wide, layer.weight, layer.bias), rtol=1e-5, atol=1e-5)
+    assert layer._packed is not None
+    # float64 is nn.Linear's
+    model.double()
+    with torch.inference_mode():
+        assert torch.equal(layer(wide.double()), F.linear(wide.double(), layer.weight, layer.bias))
     assert layer._packed is None
 
 
@@ -281,13 +288,63 @@ def test_vision_tower_linears_take_the_prepacked_path_with_clip_results():
     plain = CLIPVisionModelWithProjection._from_config(tower.config).eval()
     plain.load_state_dict(tower.state_dict())  # same keys, same weights
     assert all(type(module) is not SLLMLinear for module in plain.modules())
+    assert all(type(module).__name__ == "SLLMCLIPMLP" for module in tower.modules() if "MLP" in type(module).__name__)
     pixel_values = random_frames(model.config, batch_size=1).flatten(0, 1)
-    for dtype in (torch.float32, torch.bfloat16):
+    with torch.inference_mode():
+        exact = plain.double()(pixel_values=pixel_values.double()).image_embeds
+    for dtype, tolerance in ((torch.float32, 1e-5), (torch.bfloat16, 5e-2)):
         tower.to(dtype), plain.to(dtype)
         with torch.inference_mode():
-            ours, clip = tower(pixel_values=pixel_values).image_embeds, plain(pixel_values=pixel_values).image_embeds
-        assert ours.dtype == dtype and torch.equal(ours, clip), dtype
-    assert tower.vision_model.encoder.layers[0].mlp.fc1._packed is not None  # bfloat16 used the packed weights
+            inputs = pixel_values.to(dtype)
+            ours, clip = tower(pixel_values=inputs).image_embeds, plain(pixel_values=inputs).image_embeds
+        assert ours.dtype == dtype
+        # oneDNN on packed weights (float32: instead of MKL) with QuickGELU fused: CLIP's results up to the dtype's
+        # rounding, and no further from the float64 result than CLIP's own
+        torch.testing.assert_close(ours, clip, rtol=tolerance, atol=tolerance)
+        ours_error, clip_error = ((result.double() - exact).abs().max().item() for result in (ours, clip))
+        assert ours_error <= 2 * clip_error + 1e-6, (dtype, ours_error, clip_error)
+    assert tower.vision_model.encoder.layers[0].mlp.fc1._packed is not None  # the packed weights were used
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_mlp_fuses_quick_gelu_into_its_first_product_only_where_it_may(dtype):
+    from modeling_sllm.modeling_sllm import _QUICK_GELU_ALPHA
+
+    model = tiny_model(seed=8)
+    mlp = model.sllm.temporal_head.encoder.layers[0].mlp
+    hidden = torch.randn(2, 7, 64) * 2
+    with torch.inference_mode():
+        exact = mlp.fc2.double()(mlp.activation_fn(mlp.fc1.double()(hidden.double())))
+    model.to(dtype)
+
+    def separate():
+        with torch.enable_grad():  # autograd on: fc1, QuickGELU and fc2 one by one
+            return mlp(hidden.to(dtype)).detach()
+
+    with torch.inference_mode():
+        fused = mlp(hidden.to(dtype))
+    key = mlp.fc1._packed[0]
+    assert key[:2] == (_QUICK_GELU_ALPHA, _QUICK_GELU_ALPHA)  # fc1 packed with its weight and bias scaled
+    assert mlp.fc2._packed[0][:2] == (1 / _QUICK_GELU_ALPHA, 1.0)
+    tolerance = 1e-5 if dtype is torch.float32 else 3e-2
+    torch.testing.assert_close(fused, separate(), rtol=tolerance, atol=tolerance)
+    fused_error, separate_error = ((result.double() - exact).abs().max().item() for result in (fused, separate()))
+    assert fused_error <= 2 * separate_error + 1e-6, (fused_error, separate_error)
+    # a hook on the activation (a probe) must run: the modules are called one by one then
+    seen = []
+    handle = mlp.activation_fn.register_forward_hook(lambda module, args, output: seen.append(output.shape))
+    with torch.inference_mode():
+        hooked = mlp(hidden.to(dtype))
+    handle.remove()
+    assert seen == [(2, 7, 256)]
+    torch.testing.assert_close(hooked, separate(), rtol=tolerance, atol=tolerance)
+    # another activation is not fused
+    other = tiny_model(seed=8, hidden_act="gelu").to(dtype).sllm.temporal_head.encoder.layers[0].mlp
+    with torch.inference_mode():
+        result = other(hidden.to(dtype))
+    assert other.fc1._packed[0][:2] == (1.0, 1.0)
+    expected = other.fc2(torch.nn.functional.gelu(other.fc1(hidden.to(dtype))))
+    torch.testing.assert_close(result, expected.detach(), rtol=tolerance, atol=tolerance)
 
 
 def test_fused_bfloat16_query_key_value_product_matches_three_projections():

@@ -68,9 +68,9 @@ class SLLMPredictArguments:
     batch_size: int | None = field(
         default=None,
         metadata={
-            "help": "Videos per forward pass. Default: 1 on a CPU (measured on a 2-core AVX-512 CPU: a forward of 8 "
-            "videos costs 10-20% more per video than 8 forwards of one, its activations overflow the caches), 8 on "
-            "a GPU."
+            "help": "Videos per forward pass. Default: 1 on a CPU (on 2 AVX-512 cores a forward of 8 videos cost a "
+            "tenth to a fifth more per video than 8 forwards of one: its activations overflow the caches), 8 on a "
+            "GPU."
         },
     )
     num_workers: int = field(
