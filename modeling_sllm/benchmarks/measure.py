@@ -78,12 +78,16 @@ def count_flops(function: Callable[[], Any]) -> int:
 
 def measure_peak_memory(function: Callable[[], Any], device: torch.device | str) -> tuple[float | None, str]:
     """
-    Peak tensor memory (bytes) allocated during one call of `function`, above what was allocated before the call.
+    Peak tensor memory (bytes) allocated during one call of `function`, above what was allocated before the call. One
+    untimed call comes first, so that what a model keeps from its first call on (the pre-packed weights of CPU
+    inference, as large as the weights they copy) counts as held memory, not as the working memory of a call.
 
     Returns:
         `(bytes or None, method)`: `method` says what was measured (`None` when the device offers no measurement).
     """
     device = torch.device(device)
+    with torch.inference_mode():
+        function()
     gc.collect()
     if device.type == "cuda":
         synchronize(device)
