@@ -13,7 +13,7 @@ It reaches `pipeline()` two ways:
 - `import modeling_sllm` registers it for the `"video-classification"` task (it behaves as transformers' pipeline
   for every other model and call);
 - a Hub folder carries it as remote code: `pipeline_sllm.py` next to the model files and `custom_pipelines` in
-  `config.json` (see `modeling_sllm.inference.hub.add_pipeline_to_folder`), so that `pipeline(...,
+  `config.json` (see `modeling_sllm.publishing.remote_pipeline.add_pipeline_to_folder`), so that `pipeline(...,
   trust_remote_code=True)` finds it without the package.
 
 This file travels as remote code: it imports only transformers and torch.

@@ -175,7 +175,7 @@ REMOTE_SCRIPT = textwrap.dedent(
 def test_remote_code_round_trip_without_the_package(saved_model, video_path, three_videos, tmp_path):
     """Remote code without the package: model, processor, pipeline of a saved folder; and
     `pipeline(..., trust_remote_code=True, batch_size=2)` of a Hub folder (the batching pipeline travels with it)."""
-    from modeling_sllm.inference.remote_pipeline import add_pipeline_to_folder
+    from modeling_sllm.publishing.remote_pipeline import add_pipeline_to_folder
 
     hub_folder = tmp_path / "hub"
     shutil.copytree(saved_model, hub_folder)

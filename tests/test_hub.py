@@ -352,6 +352,24 @@ def test_push_command_dry_run_and_upload(model_dir, eval_file):
     assert metadata_load(model_dir / "README.md")["model-index"][0]["name"] == "sllm-tiny"
 
 
+def test_push_command_can_carry_the_batching_pipeline(model_dir, eval_file, tmp_path):
+    import shutil
+
+    folder = tmp_path / "with-pipeline"
+    shutil.copytree(model_dir, folder)
+    saved = _saved_files(folder)
+    prepared = push_cli.main(
+        ["--model_dir", str(folder), "--repo_id", "my-org/sllm-tiny", "--evaluation_files", str(eval_file),
+         "--license", "mit", "--batching_pipeline", "--dry_run"]
+    )
+    assert set(prepared.files) == saved | {"README.md", "pipeline_sllm.py"}
+    config = json.loads((folder / "config.json").read_text())
+    assert config["custom_pipelines"]["video-classification"]["impl"] == "pipeline_sllm.SLLMVideoClassificationPipeline"
+    assert config["auto_map"]  # the rest of config.json is kept
+    # without the flag nothing is added
+    assert "custom_pipelines" not in json.loads((model_dir / "config.json").read_text())
+
+
 def test_ignore_patterns_cover_training_state():
     names = ["checkpoint-5/model.safetensors", "optimizer.pt", "trainer_state.json", "runs/events", "config.json"]
     assert list(filter_repo_objects(names, ignore_patterns=HUB_IGNORE_PATTERNS)) == ["config.json"]

@@ -23,6 +23,7 @@ from transformers import HfArgumentParser
 from modeling_sllm.evaluation.results import SLLMDatasetInfo, SLLMResultsError
 from modeling_sllm.publishing.hub_folder import SLLMHubError, prepare_hub_folder
 from modeling_sllm.publishing.model_card import build_model_card
+from modeling_sllm.publishing.remote_pipeline import add_pipeline_to_folder
 from modeling_sllm.publishing.space import prepare_space, push_space
 from modeling_sllm.publishing.upload import push_to_hub
 from modeling_sllm.training.arguments import parse_args_with_yaml
@@ -100,6 +101,15 @@ class PushArguments:
     dry_run: bool = field(
         default=False, metadata={"help": "Check the folder (and Space files) and write the card; upload nothing."}
     )
+    batching_pipeline: bool = field(
+        default=False,
+        metadata={
+            "help": "Also write pipeline_sllm.py and config.json's custom_pipelines entry into the folder, so that "
+            "pipeline('video-classification', model=repo_id, trust_remote_code=True, batch_size=8) batches from the "
+            "Hub without the package. transformers then asks trust_remote_code=True for this repo's pipeline "
+            "everywhere."
+        },
+    )
 
 
 def build_parser() -> HfArgumentParser:
@@ -127,6 +137,9 @@ def main(argv: list[str] | None = None):
             template_path=args.template_path,
             require_license=True,
         )
+    if args.batching_pipeline:
+        written = add_pipeline_to_folder(args.model_dir)
+        logger.info(f"Batching pipeline added to {args.model_dir}: " + ", ".join(path.name for path in written))
     space = prepare_space(args.space, args.repo_id, examples=args.space_examples) if args.space else None
     if args.dry_run:
         prepared = prepare_hub_folder(args.model_dir, card=card)

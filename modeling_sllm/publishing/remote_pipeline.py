@@ -13,11 +13,11 @@ modeling_sllm` registers the class.
 
 import json
 import os
-import tempfile
 from pathlib import Path
 
 from transformers.dynamic_module_utils import custom_object_save
 
+from modeling_sllm.data.files import write_file_atomically
 from modeling_sllm.pipeline_sllm import SLLMVideoClassificationPipeline
 
 
@@ -54,12 +54,5 @@ def add_pipeline_to_folder(folder: str | os.PathLike) -> list[Path]:
         raise ValueError(f"{str(config_file)!r} is not valid JSON: {error}") from None
     written = [Path(path) for path in custom_object_save(SLLMVideoClassificationPipeline, folder)]
     config["custom_pipelines"] = CUSTOM_PIPELINES
-    handle, temporary = tempfile.mkstemp(dir=folder, prefix=".config.json.")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(json.dumps(config, indent=2, sort_keys=True) + "\n")
-        os.replace(temporary, config_file)
-    except BaseException:
-        os.unlink(temporary)
-        raise
+    write_file_atomically(config_file, json.dumps(config, indent=2, sort_keys=True) + "\n")
     return written + [config_file]
