@@ -147,15 +147,17 @@ _PLAIN_WEIGHT_TYPES = (nn.Parameter, torch.Tensor)
 _QUICK_GELU_ALPHA = 1.702
 
 
-def _prepacking_applies(hidden_states: torch.Tensor, weight: torch.Tensor) -> bool:
+def _prepacking_applies(module: nn.Module, hidden_states: torch.Tensor, weight: torch.Tensor) -> bool:
     """
-    Whether a product of `hidden_states` with `weight` may use a pre-packed weight: float32 or bfloat16 inputs and
-    weights of one dtype on a CPU, no autograd, no compiler or tracer at work, a plain weight tensor with a version
-    counter, contiguous inputs.
+    Whether `module`'s product of `hidden_states` with `weight` may use a pre-packed weight: the module in eval mode
+    (training mode keeps `nn.Linear`, also under `no_grad`, so that training is reproducible bit for bit), float32 or
+    bfloat16 inputs and weights of one dtype on a CPU, no autograd, no compiler or tracer at work, a plain weight
+    tensor with a version counter, contiguous inputs.
     """
     dtype = hidden_states.dtype
     if (
-        dtype not in _PREPACKED_DTYPES
+        module.training
+        or dtype not in _PREPACKED_DTYPES
         or weight.dtype is not dtype
         or torch.is_grad_enabled()
         or torch.compiler.is_compiling()
@@ -237,7 +239,7 @@ class SLLMLinear(_PrepackedWeightCache, nn.Linear):
 
     def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
         weight = self.weight
-        if self.training or not _prepacking_applies(hidden_states, weight):
+        if not _prepacking_applies(self, hidden_states, weight):
             return F.linear(hidden_states, weight, self.bias)
         rows = hidden_states.numel() // hidden_states.shape[-1]
         packed, bias = self._prepacked(rows, (weight,), (self.bias,))
@@ -255,12 +257,11 @@ def _packed_quick_gelu_mlp(mlp: nn.Module, hidden_states: torch.Tensor) -> torch
     """
     fc1, fc2 = mlp.fc1, mlp.fc2
     if (
-        mlp.training
-        or type(mlp.activation_fn) is not QuickGELUActivation
+        type(mlp.activation_fn) is not QuickGELUActivation
         or type(fc1) is not SLLMLinear
         or type(fc2) is not SLLMLinear
         or fc1.bias is None
-        or not _prepacking_applies(hidden_states, fc1.weight)
+        or not _prepacking_applies(mlp, hidden_states, fc1.weight)
         or fc2.weight.dtype is not hidden_states.dtype
         or any(_has_hooks(module) for module in (fc1, mlp.activation_fn, fc2))
     ):
@@ -340,8 +341,7 @@ class SLLMAttention(_PrepackedWeightCache, nn.Module):
         hidden_shape = (*input_shape, -1, self.head_dim)
         projections = (self.q_proj, self.k_proj, self.v_proj)
         if (
-            not self.training
-            and _prepacking_applies(hidden_states, self.q_proj.weight)
+            _prepacking_applies(self, hidden_states, self.q_proj.weight)
             and all(type(projection) is SLLMLinear and projection.bias is not None for projection in projections)
             and all(projection.weight.dtype is hidden_states.dtype for projection in projections)
             and not any(_has_hooks(projection) for projection in projections)
