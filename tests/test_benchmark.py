@@ -334,3 +334,20 @@ def test_profile_overhead_compares_float32_and_bfloat16_on_real_clips(tmp_path, 
         profile_main(
             ["--compare_dtypes", "--model_name_or_path", str(folder), "--videos", *videos, "--compare_dtype", "fp32"]
         )
+
+
+def test_cut_clips_writes_distinct_windows_and_keeps_them_on_a_rerun(tmp_path):
+    from modeling_sllm import video_io
+    from modeling_sllm.benchmarks.videos import cut_clips, write_synthetic_video
+
+    source = write_synthetic_video(tmp_path / "source.mp4", num_frames=40, height=48, width=64)
+    clips = cut_clips(source, tmp_path / "clips", 3, min_frames=8, max_frames=16)
+    assert [clip.name for clip in clips] == ["clip_000.mp4", "clip_001.mp4", "clip_002.mp4"]
+    counts = [video_io.count_frames(clip) for clip in clips]
+    assert all(8 <= count <= 16 for count in counts)
+    assert not list((tmp_path / "clips").glob(".*partial"))
+    stamps = [clip.stat().st_mtime_ns for clip in clips]
+    assert cut_clips(source, tmp_path / "clips", 3, min_frames=8, max_frames=16) == clips
+    assert [clip.stat().st_mtime_ns for clip in clips] == stamps  # kept, not written again
+    with pytest.raises(ValueError, match="fewer than min_frames=64"):
+        cut_clips(source, tmp_path / "other", 1)

@@ -69,9 +69,8 @@ def cut_clips(
     """
     Writes `count` distinct clips of a real video into `directory` (`clip_000.mp4`, ...): windows of `min_frames` to
     `max_frames` consecutive frames at random starts, each flipped left-right or not, re-encoded as H.264 (x264
-    `veryfast`, about 0.7 s a clip here). Real
-    footage, codec and motion, as many files as a batch benchmark needs. Clips already there (same name) are kept, so
-    a rerun writes only what is missing.
+    `veryfast`, about 0.7 s a clip here). Real footage, codec and motion, as many files as a batch benchmark needs.
+    Clips already there (same name) are kept, so a rerun writes only what is missing.
 
     Returns:
         The clip paths, in order.
@@ -80,7 +79,7 @@ def cut_clips(
     check_positive_int("min_frames", min_frames)
     if max_frames < min_frames:
         raise ValueError(f"max_frames ({max_frames}) must be >= min_frames ({min_frames})")
-    frames = video_io.read_frames(source, list(range(video_io.count_frames(source))))
+    frames = video_io.read_sampled_frames(source, lambda total, fps: np.arange(total)).frames  # one decoding pass
     total = len(frames)
     if total < min_frames:
         raise ValueError(f"'{source}' has {total} frames, fewer than min_frames={min_frames}")
