@@ -314,9 +314,9 @@ def eager_attention_forward(
 class SLLMAttention(_PrepackedWeightCache, nn.Module):
     """
     Multi-head self-attention of the restoration and temporal blocks (width `config.hidden_size`). In CPU inference
-    (float32 or bfloat16) the query, key and value projections run as one product on their pre-packed concatenated weights
-    (three small products cost about half again as much as one three times wider); elsewhere, and whenever one of
-    them was replaced or hooked (adapters, probes), they run as the three `SLLMLinear` modules.
+    (float32 or bfloat16) the query, key and value projections run as one product on their pre-packed concatenated
+    weights (three small products cost about half again as much as one three times wider); elsewhere, and whenever
+    one of them was replaced or hooked (adapters, probes), they run as the three `SLLMLinear` modules.
     """
 
     def __init__(self, config: SLLMConfig):
