@@ -126,7 +126,8 @@ class SLLMRestorationOutput(ModelOutput):
 
 
 def _onednn_prepacking_available(dtype: torch.dtype) -> bool:
-    """Whether this PyTorch build can pre-pack linear weights of `dtype` for oneDNN (the ops inductor's freezing uses)."""
+    """Whether this PyTorch build can pre-pack linear weights of `dtype` for oneDNN (the ops inductor's freezing
+    uses)."""
     mkldnn = torch.ops.mkldnn
     if not (
         torch.backends.mkldnn.is_available()
@@ -252,8 +253,8 @@ def _packed_quick_gelu_mlp(mlp: nn.Module, hidden_states: torch.Tensor) -> torch
     products, the activation fused into the first as its swish post-op (see `_QUICK_GELU_ALPHA`): on a CPU the
     separate activation (three elementwise operators) took 4% of SLLM's bfloat16 model time. The float32 epilogue of
     the fused product rounds once where the separate operators round four times in bfloat16; the scaled weights are
-    rounded once more. `None` when the fast path does not apply (other activation, hooks, replaced layers, autograd...):
-    the caller runs its modules.
+    rounded once more. `None` when the fast path does not apply (other activation, hooks, replaced layers,
+    autograd...): the caller runs its modules.
     """
     fc1, fc2 = mlp.fc1, mlp.fc2
     if (
@@ -661,7 +662,7 @@ class SLLMModel(SLLMPreTrainedModel):
         # weights, 10-30% in float32 (oneDNN for MKL), and its MLPs fuse QuickGELU into their first product
         for module in self.vision_tower.modules():
             if type(module) is nn.Linear:
-                module.__class__ = SLLMLinear  # subclasses adding no parameter: the tower's code and weights are CLIP's
+                module.__class__ = SLLMLinear  # subclasses adding no parameter: the code and weights are CLIP's
             elif type(module) is CLIPMLP:
                 module.__class__ = SLLMCLIPMLP
         self.restoration = SLLMFrameRestoration(config) if config.keep_interval > 1 else None

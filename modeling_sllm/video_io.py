@@ -80,7 +80,7 @@ __all__ = [
 ]
 
 # Threads of each video decoder: 0 lets FFmpeg use every core. Processes that decode beside other busy processes (the
-# DataLoader workers of `sllm-predict` and training, which already decode in parallel) set 1 with `set_decoder_threads`.
+# DataLoader workers of `sllm-predict`, which already decode in parallel) set 1 with `set_decoder_threads`.
 _DECODER_THREADS = 0
 
 
