@@ -107,7 +107,9 @@ class SLLMPredictArguments:
     )
     compare_rounds: int = field(
         default=1,
-        metadata={"help": "With --compare_with_pipeline: interleaved rounds of both (the median and the best are printed)."},
+        metadata={
+            "help": "With --compare_with_pipeline: interleaved rounds of both (the median and the best are printed)."
+        },
     )
 
     def __post_init__(self):
