@@ -29,8 +29,9 @@ bicubic filter, one frame at a time.
 Decoding: wanted frames are decoded from the keyframe before them (runs of wanted frames share a keyframe), frames
 that are neither wanted nor referenced by other frames are skipped by the decoder (`skip_frame="NONREF"`), only
 wanted frames are converted to RGB, and no packet after a run's last wanted frame is decoded (the decoder is drained
-instead). Frames are identified by their timestamps, so the result equals a sequential decode; when timestamps
-cannot be trusted the video is decoded in order from the start.
+instead). Runs from different keyframes are decoded side by side by up to `set_decoder_threads` threads (one
+container and one decoder each). Frames are identified by their timestamps, so the result equals a sequential
+decode; when timestamps cannot be trusted the video is decoded in order from the start.
 
 Errors name the file (and the frame index where one is involved): `FileNotFoundError` / `OSError` for anything wrong
 with a file or its content (missing, empty, not a video, a still image, no video stream, truncated, corrupt),
@@ -40,6 +41,7 @@ with a file or its content (missing, empty, not a video, a still image, no video
 import bisect
 import os
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
 
 import av
@@ -79,13 +81,14 @@ __all__ = [
     "set_decoder_threads",
 ]
 
-# Threads of each video decoder: 0 lets FFmpeg use every core. Processes that decode beside other busy processes (the
-# DataLoader workers of `sllm-predict`, which already decode in parallel) set 1 with `set_decoder_threads`.
+# Threads decoding one video: 0 uses every core (runs from different keyframes side by side, else FFmpeg's own
+# threads). Processes that decode beside other busy processes (the DataLoader workers of `sllm-predict`, which already
+# decode in parallel) set 1 with `set_decoder_threads`.
 _DECODER_THREADS = 0
 
 
 def set_decoder_threads(count: int) -> None:
-    """Sets the threads of each video decoder of this process (`0`: one per core, FFmpeg's choice)."""
+    """Sets how many threads decode one video in this process (`0`: one per core)."""
     global _DECODER_THREADS
     if isinstance(count, bool) or not isinstance(count, int) or count < 0:
         raise ValueError(f"Decoder threads must be an int >= 0 (0: one per core), got {count!r}.")
@@ -207,55 +210,113 @@ class _Decoded(NamedTuple):
     to_the_end: bool
 
 
-def _decode_runs(container, stream, table: _PacketTable, wanted: set[int], convert: _FrameConverter) -> _Decoded | None:
+def _run_threads(source: _Source | None, runs: int) -> int:
+    """Threads that decode the `runs` of one video side by side, each with its own container and a one-thread decoder:
+    one unless the source can be opened again (a path or bytes, not a shared file object) and there are 2+ runs."""
+    if runs < 2 or source is None or not (source.kind == "file" or isinstance(source.data, bytes)):
+        return 1
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, min(_DECODER_THREADS or cores, runs))
+
+
+def _balanced_groups(costs: dict[int, int], count: int) -> list[list[int]]:
+    """Splits the keys of `costs` into `count` groups of similar total cost (largest first onto the lightest group)."""
+    groups: list[list[int]] = [[] for _ in range(count)]
+    totals = [0] * count
+    for key in sorted(costs, key=lambda key: (-costs[key], key)):
+        lightest = totals.index(min(totals))
+        groups[lightest].append(key)
+        totals[lightest] += costs[key]
+    return [group for group in groups if group]
+
+
+def _decode_run(container, stream, keyframe: int, run: set[int], pts: list[int], convert: _FrameConverter):
+    """Decodes the frames `run` (indices) from the keyframe with timestamp `keyframe`: `(frames, decoded)`."""
+    codec = stream.codec_context
+    position = {pts[index]: index for index in run}
+    frames: dict[int, np.ndarray] = {}
+    decoded = 0
+
+    def take(output_frames) -> None:
+        nonlocal decoded
+        for frame in output_frames:
+            decoded += 1
+            index = position.get(frame.pts)
+            if index is not None and index not in frames:  # frames before the run's keyframe are ignored
+                frames[index] = convert(frame)
+
+    container.seek(keyframe, stream=stream, backward=True, any_frame=False)  # also resets the decoder
+    unsent = set(position)
+    try:
+        for packet in container.demux(stream):
+            if packet.size == 0:
+                continue
+            # frames that are neither wanted nor references of other frames are not decoded at all
+            codec.skip_frame = "DEFAULT" if packet.pts in unsent else "NONREF"
+            unsent.discard(packet.pts)
+            take(packet.decode())
+            if not unsent:
+                break
+        codec.skip_frame = "DEFAULT"
+        take(stream.decode(None))  # drain the frames in flight: nothing after the run's last packet
+    finally:
+        codec.skip_frame = "DEFAULT"
+    return frames, decoded
+
+
+def _decode_run_group(source: _Source, keyframes: list[int], runs: dict, pts: list[int], convert: _FrameConverter):
+    """Decodes the runs starting at `keyframes` on a container of its own with a one-thread decoder."""
+    with _open_video(source) as (container, stream):
+        stream.thread_count = 1
+        results = [_decode_run(container, stream, keyframe, runs[keyframe], pts, convert) for keyframe in keyframes]
+    return results
+
+
+def _decode_runs(
+    container, stream, table: _PacketTable, wanted: set[int], convert: _FrameConverter, source: _Source | None = None
+) -> _Decoded | None:
     """
     Decode the frames `wanted` by runs that start at the keyframe before them (see the module docstring), or `None`
-    (the caller then decodes in order) whenever the result could differ from a sequential decode.
+    (the caller then decodes in order) whenever the result could differ from a sequential decode. With `source` (the
+    video `container` was opened from), runs are decoded by up to [`set_decoder_threads`] threads at once, one
+    container each: the runs are independent.
     """
     if not wanted or not table.timestamps_usable or not table.keyframe_pts or max(wanted) >= table.count:
         return None
     pts = table.frame_pts
-    position = {timestamp: index for index, timestamp in enumerate(pts)}
     runs: dict[int, set[int]] = {}
     for index in sorted(wanted):
         keyframe = bisect.bisect_right(table.keyframe_pts, pts[index]) - 1
         if keyframe < 0:
             return None
         runs.setdefault(table.keyframe_pts[keyframe], set()).add(index)
-    codec = stream.codec_context
-    frames: dict[int, np.ndarray] = {}
-    decoded = 0
-
-    def take(output_frames, run: set[int]) -> None:
-        nonlocal decoded
-        for frame in output_frames:
-            decoded += 1
-            index = position.get(frame.pts)
-            if index in run and index not in frames:  # frames before the run's keyframe are ignored
-                frames[index] = convert(frame)
-
+    threads = 1
+    if not stream.codec_context.is_open:  # else the caller's decoder already runs with its own threads
+        # one thread per decoder: frame threading costs more than it gives to a decoder that skips frames (one GOP
+        # of bikes.mp4: 27 ms on one thread, 30-34 ms on two)
+        stream.thread_count = 1
+        threads = _run_threads(source, len(runs))
     try:
-        for keyframe, run in runs.items():
-            container.seek(keyframe, stream=stream, backward=True, any_frame=False)  # also resets the decoder
-            unsent = {pts[index] for index in run}
-            for packet in container.demux(stream):
-                if packet.size == 0:
-                    continue
-                # frames that are neither wanted nor references of other frames are not decoded at all
-                codec.skip_frame = "DEFAULT" if packet.pts in unsent else "NONREF"
-                unsent.discard(packet.pts)
-                take(packet.decode(), run)
-                if not unsent:
-                    break
-            codec.skip_frame = "DEFAULT"
-            take(stream.decode(None), run)  # drain the frames in flight: nothing after the run's last packet
-            if not run <= frames.keys():
-                return None
+        if threads == 1:
+            results = [_decode_run(container, stream, keyframe, run, pts, convert) for keyframe, run in runs.items()]
+        else:
+            # cost of a run: the frames from its keyframe to its last wanted frame
+            first = {keyframe: bisect.bisect_left(pts, keyframe) for keyframe in runs}
+            costs = {keyframe: max(run) - first[keyframe] + 1 for keyframe, run in runs.items()}
+            own, *groups = _balanced_groups(costs, threads)
+            with ThreadPoolExecutor(max_workers=len(groups)) as pool:
+                others = [pool.submit(_decode_run_group, source, group, runs, pts, convert) for group in groups]
+                results = [_decode_run(container, stream, keyframe, runs[keyframe], pts, convert) for keyframe in own]
+                for future in others:
+                    results.extend(future.result())
     except av.error.FFmpegError:
         return None  # decoded again in order, which names the frame where the file breaks
-    finally:
-        codec.skip_frame = "DEFAULT"
-    return _Decoded(frames, decoded, False)
+    frames: dict[int, np.ndarray] = {}
+    for run_frames, _ in results:
+        frames.update(run_frames)
+    if not wanted <= frames.keys():
+        return None
+    return _Decoded(frames, sum(decoded for _, decoded in results), False)
 
 
 def _decode_in_order(
@@ -322,7 +383,7 @@ def _read_wanted(source: _Source, wanted: set[int], convert: _FrameConverter, ta
         _use_decoder_threads(stream)
         if table is None:
             table = _packet_table(container, stream)
-        result = _decode_runs(container, stream, table, wanted, convert)
+        result = _decode_runs(container, stream, table, wanted, convert, source)
     if result is None:
         result = _decode_in_order(source, wanted, max(wanted), convert)
     return result
@@ -473,7 +534,7 @@ def _sample_counted_video(
         result = None
         if total > 0:
             indices = sample(total, fps)
-            result = _decode_runs(container, stream, table, set(indices.tolist()), convert)
+            result = _decode_runs(container, stream, table, set(indices.tolist()), convert, resolved)
     if total > 0 and result is None:
         result = _decode_in_order(resolved, set(indices.tolist()), int(indices.max()), convert)
     if total > 0 and set(indices.tolist()) <= result.frames.keys():

@@ -459,12 +459,22 @@ def sequential(path, wanted):
     return video_io._decode_in_order(source, set(wanted), None, video_io._FrameConverter(source.name))
 
 
-def by_runs(path, wanted):
+def by_runs(path, wanted, threads=None):
+    """`_decode_runs` on one container (`threads=None`), or with `threads` threads decoding runs side by side."""
     source = video_io._resolve_source(str(path))
-    with video_io._open_video(source) as (container, stream):
-        stream.thread_type = "AUTO"
-        table = video_io._packet_table(container, stream)
-        return video_io._decode_runs(container, stream, table, set(wanted), video_io._FrameConverter(source.name))
+    previous = video_io._DECODER_THREADS
+    if threads is not None:
+        video_io.set_decoder_threads(threads)
+    try:
+        with video_io._open_video(source) as (container, stream):
+            stream.thread_type = "AUTO"
+            table = video_io._packet_table(container, stream)
+            convert = video_io._FrameConverter(source.name)
+            return video_io._decode_runs(
+                container, stream, table, set(wanted), convert, source if threads is not None else None
+            )
+    finally:
+        video_io.set_decoder_threads(previous)
 
 
 @pytest.mark.parametrize("indices", [[0, 5, 10], [3, 13, 14, 25, 29], [29], [11, 12, 24], [2, 2, 27, 27]])
@@ -476,14 +486,51 @@ def test_reading_from_keyframes_gives_the_frames_of_a_sequential_decode(make_vid
         path = make_video("seek_vp9.mkv", num_frames=30, codec="libvpx-vp9", pix_fmt="yuv420p", options={"g": "12"})
     else:
         path = make_video(f"seek{suffix}", num_frames=30)
-    sought = by_runs(path, indices)
     reference = sequential(path, indices)
-    assert sought is not None and set(sought.frames) == set(indices)
-    for index in set(indices):
-        np.testing.assert_array_equal(sought.frames[index], reference.frames[index])
-        assert decode_frame_index(sought.frames[index]) == index
-    if indices == [3, 13, 14, 25, 29]:
-        assert sought.decoded < 30  # the GOPs before frames 13 and 25 are skipped, not decoded
+    for threads in (None, 2):  # one container; two threads decoding runs side by side
+        sought = by_runs(path, indices, threads)
+        assert sought is not None and set(sought.frames) == set(indices)
+        for index in set(indices):
+            np.testing.assert_array_equal(sought.frames[index], reference.frames[index])
+            assert decode_frame_index(sought.frames[index]) == index
+        if indices == [3, 13, 14, 25, 29]:
+            assert sought.decoded < 30  # the GOPs before frames 13 and 25 are skipped, not decoded
+
+
+def test_runs_are_decoded_side_by_side_only_when_the_source_can_be_reopened(make_video, monkeypatch):
+    """3 runs (GOP 12) with 2 decoder threads: a second container decodes the runs of one group; one thread, or a
+    file object (which two containers cannot share), keeps every run on the caller's container."""
+    path = make_video("side_by_side.mp4", num_frames=30)
+    groups = []
+    original = video_io._decode_run_group
+
+    def recording(source, keyframes, *args):
+        groups.append(len(keyframes))
+        return original(source, keyframes, *args)
+
+    monkeypatch.setattr(video_io, "_decode_run_group", recording)
+    indices = [3, 13, 25]
+    reference = read_frames(path, indices)  # the default (0 = every core) on this 2+ core machine
+    for threads, expected in ((2, [2]), (1, [])):  # runs of 4, 2 and 2 frames: 4 | 2 + 2
+        groups.clear()
+        video_io.set_decoder_threads(threads)
+        try:
+            np.testing.assert_array_equal(read_frames(path, indices), reference)
+            assert groups == expected
+            groups.clear()
+            with open(path, "rb") as handle:  # a shared file object: never reopened
+                np.testing.assert_array_equal(read_frames(handle, indices), reference)
+            assert groups == []
+            np.testing.assert_array_equal(read_frames(path.read_bytes(), indices), reference)
+            assert groups == expected
+        finally:
+            video_io.set_decoder_threads(0)
+
+
+def test_balanced_groups_put_the_largest_run_on_the_lightest_group():
+    groups = video_io._balanced_groups({0: 8, 30: 40, 76: 57, 137: 27, 187: 40}, 2)
+    assert groups == [[76, 137], [30, 187, 0]]  # 57, 40, 40, 27, 8 frames: 84 and 88
+    assert video_io._balanced_groups({0: 5}, 3) == [[0]]
 
 
 def test_reading_from_keyframes_on_a_camera_clip(bikes_video):
@@ -495,9 +542,10 @@ def test_reading_from_keyframes_on_a_camera_clip(bikes_video):
     baseline = sample_clip_indices(250, 16, 1, training=False).kept.tolist()
     reference = sequential(bikes_video, kept + baseline)
     for indices in (kept, baseline):
-        sought = by_runs(bikes_video, indices)
-        for index in indices:
-            np.testing.assert_array_equal(sought.frames[index], reference.frames[index])
+        for threads in (None, 2):
+            sought = by_runs(bikes_video, indices, threads)
+            for index in indices:
+                np.testing.assert_array_equal(sought.frames[index], reference.frames[index])
     assert by_runs(bikes_video, kept).decoded < 120
     assert by_runs(bikes_video, baseline).decoded < 160
 
