@@ -12,7 +12,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "modeling_sllm"
-TOOLKIT = ("data", "training", "evaluation", "publishing", "benchmarks", "demo", "inference")
+TOOLKIT = ("cli", "data", "training", "evaluation", "publishing", "benchmarks", "demo", "inference")
 MODEL_FILES = ("configuration_sllm", "modeling_sllm", "video_processing_sllm")
 
 
@@ -60,6 +60,21 @@ def test_remote_code_closure_stays_in_the_root_and_never_imports_the_toolkit_abs
                 assert all(alias.name.split(".")[0] != "modeling_sllm" for alias in node.names), name
         todo.extend(_relative_imports(path))
     assert seen >= set(MODEL_FILES)
+
+
+def test_only_the_benchmarks_import_the_training_package():
+    """Every script parses its arguments with `cli/`; evaluation, inference, publishing, data and the demo stand
+    beside training, not on it (the benchmarks time training, so they run it)."""
+    for name in TOOLKIT:
+        if name in ("training", "benchmarks"):
+            continue
+        for path in (PACKAGE / name).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if isinstance(node, ast.ImportFrom) and node.module:
+                    module = node.module if node.level == 0 else f"modeling_sllm.{name}.{node.module}"
+                    assert not module.startswith("modeling_sllm.training"), f"{path} imports {node.module}"
+                    if node.level == 2:
+                        assert not node.module.startswith("training"), f"{path} imports ..{node.module}"
 
 
 def test_nothing_in_the_package_imports_the_scripts_or_edits_sys_path():

@@ -17,12 +17,8 @@ from modeling_sllm.data.arguments import SLLMDataArguments
 from modeling_sllm.demo.tiny_clip import save_tiny_random_clip
 from modeling_sllm.text_features import SLLMLabel
 from modeling_sllm.training import cli as train_script
-from modeling_sllm.training.arguments import (
-    CONFIG_FIELDS,
-    SLLMModelArguments,
-    SLLMTrainingArguments,
-    parse_args_with_yaml,
-)
+from modeling_sllm.cli.parsing import parse_args_with_yaml
+from modeling_sllm.training.arguments import CONFIG_FIELDS, SLLMModelArguments, SLLMTrainingArguments
 from modeling_sllm.training.trainer import build_model, build_param_groups
 from sllm_testing import tiny_model
 

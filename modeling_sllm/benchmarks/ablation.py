@@ -40,13 +40,9 @@ from modeling_sllm.demo.data import prepare_demo_data
 from modeling_sllm.evaluation.fidelity import restoration_fidelity
 from modeling_sllm.evaluation.throughput import measure_model_throughput
 from modeling_sllm.evaluation.timing import run_interleaved, summarize_times
+from modeling_sllm.cli.parsing import arrange_help, parse_args_with_yaml
 from modeling_sllm.training import cli as train_cli
-from modeling_sllm.training.arguments import (
-    SLLMModelArguments,
-    SLLMTrainingArguments,
-    arrange_help,
-    parse_args_with_yaml,
-)
+from modeling_sllm.training.arguments import SLLMModelArguments, SLLMTrainingArguments
 
 
 logger = logging.getLogger(__name__)

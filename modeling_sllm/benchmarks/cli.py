@@ -39,7 +39,7 @@ from modeling_sllm.benchmarks.report import format_markdown, format_table, plot_
 from modeling_sllm.benchmarks.run import run_benchmark
 from modeling_sllm.checks import check_positive_int
 from modeling_sllm.evaluation.throughput import inference_dtype_note, inference_dtype_problem, resolve_inference_dtype
-from modeling_sllm.training.arguments import parse_args_with_yaml
+from modeling_sllm.cli.parsing import parse_args_with_yaml
 
 
 __all__ = ["BenchmarkArguments", "cli", "main"]

@@ -17,7 +17,7 @@ from transformers import HfArgumentParser
 from transformers.utils import logging
 
 from modeling_sllm.demo.data import DEMO_CLASSES, generate_demo_dataset
-from modeling_sllm.training.arguments import parse_args_with_yaml
+from modeling_sllm.cli.parsing import parse_args_with_yaml
 
 
 __all__ = ["DemoDataArguments", "cli", "main"]

@@ -30,7 +30,7 @@ from modeling_sllm.data.inputs import SLLMVideoTransform
 from modeling_sllm.data.sources import load_video_datasets
 from modeling_sllm.demo.data import prepare_demo_data
 from modeling_sllm.text_features import read_label_file
-from modeling_sllm.training.arguments import arrange_help, parse_args_with_yaml
+from modeling_sllm.cli.parsing import arrange_help, parse_args_with_yaml
 
 from .engine import build_results, default_video_processor, evaluate_video_dataset
 from .fidelity import restoration_fidelity

@@ -13,7 +13,7 @@ script against a plain loop over `pipeline("video-classification")` (see `compar
 
 from transformers import HfArgumentParser
 
-from modeling_sllm.training.arguments import parse_args_with_yaml
+from modeling_sllm.cli.parsing import parse_args_with_yaml
 
 from .arguments import SLLMPredictArguments
 

@@ -21,7 +21,7 @@ from transformers import HfArgumentParser
 
 from modeling_sllm.configuration_sllm import PROMPT_MODES
 from modeling_sllm.publishing.conversion import convert_original_checkpoint, save_converted
-from modeling_sllm.training.arguments import parse_args_with_yaml
+from modeling_sllm.cli.parsing import parse_args_with_yaml
 
 logger = logging.getLogger("convert_original_checkpoint")
 

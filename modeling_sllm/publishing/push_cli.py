@@ -26,7 +26,7 @@ from modeling_sllm.publishing.model_card import build_model_card
 from modeling_sllm.publishing.remote_pipeline import add_pipeline_to_folder
 from modeling_sllm.publishing.space import prepare_space, push_space
 from modeling_sllm.publishing.upload import push_to_hub
-from modeling_sllm.training.arguments import parse_args_with_yaml
+from modeling_sllm.cli.parsing import parse_args_with_yaml
 
 logger = logging.getLogger("push_to_hub")
 

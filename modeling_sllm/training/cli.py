@@ -36,7 +36,8 @@ from modeling_sllm.demo.data import prepare_demo_data
 from modeling_sllm.demo.tiny_clip import save_tiny_random_clip
 from modeling_sllm.evaluation.metrics import compute_accuracy_metrics
 from modeling_sllm.publishing.training_card import SLLMCardArguments, resolve_training_license, write_training_card
-from modeling_sllm.training.arguments import SLLMModelArguments, SLLMTrainingArguments, parse_args_with_yaml
+from modeling_sllm.cli.parsing import parse_args_with_yaml
+from modeling_sllm.training.arguments import SLLMModelArguments, SLLMTrainingArguments
 from modeling_sllm.training.checkpoints import remove_stale_staging, resolve_resume_checkpoint
 from modeling_sllm.training.launch import check_launch, lock_output_dir, managed_run
 from modeling_sllm.training.outputs import (
