@@ -1,3 +1,4 @@
+import copy
 import math
 
 import pytest
@@ -289,6 +290,8 @@ def test_vision_tower_linears_take_the_prepacked_path_with_clip_results():
     plain.load_state_dict(tower.state_dict())  # same keys, same weights
     assert all(type(module) is not SLLMLinear for module in plain.modules())
     assert all(type(module).__name__ == "SLLMCLIPMLP" for module in tower.modules() if "MLP" in type(module).__name__)
+    attentions = [module for module in tower.modules() if "Attention" in type(module).__name__]
+    assert attentions and all(type(module).__name__ == "SLLMCLIPAttention" for module in attentions)
     pixel_values = random_frames(model.config, batch_size=1).flatten(0, 1)
     with torch.inference_mode():
         exact = plain.double()(pixel_values=pixel_values.double()).image_embeds
@@ -304,6 +307,7 @@ def test_vision_tower_linears_take_the_prepacked_path_with_clip_results():
         ours_error, clip_error = ((result.double() - exact).abs().max().item() for result in (ours, clip))
         assert ours_error <= 2 * clip_error + 1e-6, (dtype, ours_error, clip_error)
     assert tower.vision_model.encoder.layers[0].mlp.fc1._packed is not None  # the packed weights were used
+    assert tower.vision_model.encoder.layers[0].self_attn._packed is not None  # one q/k/v product
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
@@ -345,6 +349,59 @@ def test_mlp_fuses_quick_gelu_into_its_first_product_only_where_it_may(dtype):
     assert other.fc1._packed[0][:2] == (1.0, 1.0)
     expected = other.fc2(torch.nn.functional.gelu(other.fc1(hidden.to(dtype))))
     torch.testing.assert_close(result, expected.detach(), rtol=tolerance, atol=tolerance)
+
+
+def test_short_bfloat16_tower_attention_matches_clips_and_is_used_only_where_it_may(monkeypatch):
+    from transformers.models.clip.modeling_clip import CLIPAttention
+
+    import modeling_sllm.modeling_sllm as modeling
+
+    model = tiny_model(seed=9)
+    attention = model.sllm.vision_tower.vision_model.encoder.layers[0].self_attn
+    assert type(attention) is modeling.SLLMCLIPAttention and isinstance(attention, CLIPAttention)
+    assert not model.sllm.temporal_head.encoder.layers[0].self_attn._uses_short_sequence_attention
+    calls = []
+    original = modeling._short_sequence_attention
+
+    def counted(fused, *args):
+        calls.append(tuple(fused.shape))
+        return original(fused, *args)
+
+    monkeypatch.setattr(modeling, "_short_sequence_attention", counted)
+    plain_config = copy.deepcopy(attention.config)
+    plain_config._attn_implementation = "eager"
+    plain = CLIPAttention(plain_config).eval()
+    plain.load_state_dict(attention.state_dict())
+    width = attention.config.hidden_size
+    generator = torch.Generator().manual_seed(0)
+
+    def run(module, hidden, dtype, mask=None):
+        module.to(dtype)
+        with torch.inference_mode():
+            return module(hidden.to(dtype), attention_mask=None if mask is None else mask.to(dtype))
+
+    for tokens in (5, 64, 65):
+        hidden = torch.randn(8, tokens, width, generator=generator) * 2
+        exact, _ = run(plain, hidden, torch.float64)
+        ours, weights = run(attention, hidden, torch.bfloat16)
+        clip, _ = run(plain, hidden, torch.bfloat16)
+        assert weights is None and ours.shape == (8, tokens, width) and ours.dtype == torch.bfloat16
+        torch.testing.assert_close(ours, clip, rtol=3e-2, atol=3e-2)
+        ours_error, clip_error = ((result.double() - exact).abs().max().item() for result in (ours, clip))
+        assert ours_error <= 2 * clip_error + 1e-6, (tokens, ours_error, clip_error)
+        # up to 64 tokens (B/32 at 224 px: 50) the two batched products; longer sequences through SDPA
+        assert calls == ([(8, tokens, 3 * width)] if tokens <= 64 else []), (tokens, calls)
+        calls.clear()
+    hidden = torch.randn(8, 5, width, generator=generator)
+    # float32, a mask, another implementation, autograd: never the short path
+    run(attention, hidden, torch.float32)
+    run(attention, hidden, torch.bfloat16, mask=torch.zeros(8, 1, 5, 5))
+    attention.to(torch.bfloat16)
+    with torch.enable_grad():
+        attention(hidden.to(torch.bfloat16))
+    model.set_attn_implementation("eager")
+    _, weights = run(attention, hidden, torch.bfloat16)
+    assert calls == [] and weights.shape == (8, 2, 5, 5)
 
 
 def test_fused_bfloat16_query_key_value_product_matches_three_projections():
