@@ -308,6 +308,35 @@ def test_vision_tower_linears_take_the_prepacked_path_with_clip_results():
         assert ours_error <= 2 * clip_error + 1e-6, (dtype, ours_error, clip_error)
     assert tower.vision_model.encoder.layers[0].mlp.fc1._packed is not None  # the packed weights were used
     assert tower.vision_model.encoder.layers[0].self_attn._packed is not None  # one q/k/v product
+    assert tower.vision_model.embeddings.patch_embedding._packed is not None  # the patches as one product
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_patch_embedding_product_matches_the_convolution_and_falls_back_where_it_must(dtype):
+    from modeling_sllm.modeling_sllm import SLLMPatchEmbedding
+
+    model = tiny_model(seed=10)
+    embedding = model.sllm.vision_tower.vision_model.embeddings.patch_embedding
+    assert type(embedding) is SLLMPatchEmbedding and embedding.stride == embedding.kernel_size == (16, 16)
+    convolution = torch.nn.Conv2d(3, embedding.out_channels, 16, stride=16, bias=False)
+    convolution.load_state_dict(embedding.state_dict())  # same parameters, same keys
+    pixel_values = torch.randn(3, 3, 48, 32, generator=torch.Generator().manual_seed(1))
+    with torch.inference_mode():
+        exact = convolution.double()(pixel_values.double())
+    embedding.to(dtype), convolution.to(dtype)
+    with torch.inference_mode():
+        ours, theirs = embedding(pixel_values.to(dtype)), convolution(pixel_values.to(dtype))
+    assert embedding._packed is not None and ours.shape == theirs.shape == (3, embedding.out_channels, 3, 2)
+    tolerance = 1e-5 if dtype is torch.float32 else 3e-2
+    torch.testing.assert_close(ours, theirs, rtol=tolerance, atol=tolerance)
+    ours_error, theirs_error = ((result.double() - exact).abs().max().item() for result in (ours, theirs))
+    assert ours_error <= 2 * theirs_error + 1e-6, (ours_error, theirs_error)
+    # a size the kernel does not divide, and autograd, run the convolution itself
+    embedding._packed = None
+    with torch.inference_mode():
+        torch.testing.assert_close(embedding(pixel_values[..., :40, :].to(dtype)), theirs[..., :2, :].to(dtype))
+    assert embedding._packed is None
+    assert torch.equal(embedding(pixel_values.to(dtype)).detach(), theirs) and embedding._packed is None
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
