@@ -221,7 +221,7 @@ def test_compare_with_pipeline_times_both_on_the_same_videos_and_checks_agreemen
     rows = read_predictions(str(output))
     assert [row["video"] for row in rows] == [f"{videos / 'a.mp4'}#{index}" for index in range(5)]
     printed = capsys.readouterr().out
-    assert "predict.py (batch 1, 1 decode workers)" in printed and "ratio predict.py / pipeline" in printed
+    assert "predict.py (batch 4, 1 decode workers)" in printed and "ratio predict.py / pipeline" in printed
     with pytest.raises(FileExistsError, match="writes a new --output"):
         _predict(
             "--model_name_or_path", model_dir, "--videos", videos / "a.mp4", "--output", output,
@@ -246,7 +246,7 @@ def test_decode_workers_run_one_decoder_thread_at_the_lowest_priority():
     assert threads == 1
     assert niceness == min(before + 19, 19)
     assert os.nice(0) == before  # the main process (the model) keeps its priority
-    assert default_batch_size("cpu") == 1 and default_batch_size(torch.device("cuda")) == 8
+    assert default_batch_size("cpu") == 4 and default_batch_size(torch.device("cuda")) == 8
 
 
 def test_bad_arguments_are_named():
