@@ -15,7 +15,7 @@ from transformers.activations import ACT2FN, QuickGELUActivation
 from transformers.modeling_layers import GradientCheckpointingLayer
 from transformers.modeling_outputs import BaseModelOutput, BaseModelOutputWithPooling
 from transformers.modeling_utils import ALL_ATTENTION_FUNCTIONS
-from transformers.models.clip.modeling_clip import CLIPMLP, CLIPAttention
+from transformers.models.clip.modeling_clip import CLIPAttention, CLIPMLP
 from transformers.processing_utils import Unpack
 from transformers.utils import ModelOutput, TransformersKwargs, can_return_tuple, logging
 from transformers.utils.output_capturing import capture_outputs
@@ -351,7 +351,8 @@ def eager_attention_forward(
 # CPU inference in bfloat16 through "sdpa": the CLIP tower's sequences of at most this many tokens take
 # `_short_sequence_attention` (two batched products around a softmax) instead of SDPA's CPU kernel. On an AMD EPYC
 # (Zen 4, 2 threads) the kernel took 1.8-2x as long for 8 frames of 50 tokens (B/32 at 224 px), but won from 82 tokens
-# on, for the 15-30 tokens of one video in the restoration and temporal blocks, and tied in float32.
+# on and for the 15 tokens of one video in the temporal block, and tied in float32: those keep SDPA, as do the
+# restoration and temporal blocks.
 _SHORT_SEQUENCE_TOKENS = 64
 
 
