@@ -69,7 +69,7 @@ class SLLMPredictArguments:
         default=None,
         metadata={
             "help": "Videos per forward pass. Default: 4 on a CPU (on 2 AVX-512 cores a forward of 4 B/32 videos "
-            "took 7-8% less time per video than 4 forwards of one in float32, 12-15% less in bfloat16), 8 on a GPU."
+            "took 7-8%% less time per video than 4 forwards of one in float32, 12-15%% less in bfloat16), 8 on a GPU."
         },
     )
     num_workers: int = field(
