@@ -152,8 +152,8 @@ def _prepacking_applies(module: nn.Module, hidden_states: torch.Tensor, weight: 
     """
     Whether `module`'s product of `hidden_states` with `weight` may use a pre-packed weight: the module in eval mode
     (training mode keeps `nn.Linear`, also under `no_grad`, so that training is reproducible bit for bit), float32 or
-    bfloat16 inputs and weights of one dtype on a CPU, no autograd, no compiler or tracer at work, a plain weight
-    tensor with a version counter, contiguous inputs.
+    bfloat16 inputs and weights of one dtype on a CPU, no autograd, no CPU autocast, no compiler or tracer at work, a
+    plain weight tensor with a version counter, contiguous inputs.
     """
     dtype = hidden_states.dtype
     if (
@@ -165,6 +165,7 @@ def _prepacking_applies(module: nn.Module, hidden_states: torch.Tensor, weight: 
         or torch.compiler.is_exporting()
         or torch.jit.is_tracing()
         or hidden_states.device.type != "cpu"
+        or torch.is_autocast_enabled("cpu")  # autocast casts `F.linear`'s inputs, not the pre-packed product's
         or type(weight) not in _PLAIN_WEIGHT_TYPES
         or weight.is_inference()  # inference tensors keep no version counter to invalidate the cache
         or not hidden_states.is_contiguous()

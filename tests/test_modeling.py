@@ -225,6 +225,26 @@ def test_bfloat16_from_pretrained_auto_class_and_pipeline(tmp_path, make_video):
         assert half_result["score"] == pytest.approx(float_result["score"], abs=0.02)
 
 
+def test_cpu_autocast_runs_the_products_in_bfloat16_instead_of_the_float32_packed_path():
+    model = tiny_model(seed=11)
+    pixel_values = random_frames(model.config, batch_size=1)
+    layer = model.sllm.vision_tower.vision_model.encoder.layers[0]
+    dtypes = []
+    handles = [
+        module.register_forward_hook(lambda module, args, output: dtypes.append(output.dtype))
+        for module in (layer.self_attn.out_proj, model.sllm.temporal_head.encoder.layers[0].mlp.fc2)
+    ]
+    with torch.inference_mode():
+        plain = model(pixel_values).video_embeds
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            autocast = model(pixel_values).video_embeds
+    for handle in handles:
+        handle.remove()
+    assert dtypes == [torch.float32, torch.float32, torch.bfloat16, torch.bfloat16]
+    assert autocast.dtype == torch.bfloat16  # before: the float32 packed products ignored autocast
+    assert F.cosine_similarity(autocast.float(), plain).min() > 0.99
+
+
 def test_prepacked_bfloat16_linears_match_nn_linear_and_follow_weight_changes():
     import copy
 
