@@ -188,17 +188,20 @@ class _PrepackedWeightCache:
 
     _packed: tuple | None = None
 
-    def _prepacked(
+    def _prepacked_product(
         self,
-        rows: int,
+        inputs: torch.Tensor,
         weights: tuple[torch.Tensor, ...],
         biases: tuple[torch.Tensor | None, ...],
         weight_scale: float = 1.0,
         bias_scale: float = 1.0,
-    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        post_op: str = "none",
+    ) -> torch.Tensor:
         """
-        The packed (row-wise concatenated) `weights` times `weight_scale` and their (concatenated) bias times
-        `bias_scale`, for products of `rows` rows (scaled in float32, then rounded once to the weights' dtype).
+        `inputs` `(..., in_features)` times the packed (row-wise concatenated) `weights` times `weight_scale`, plus
+        their (concatenated) bias times `bias_scale` (scaled in float32, then rounded once to the weights' dtype),
+        followed by oneDNN's `post_op` -> `(..., sum of the weights' out_features)`. The weights are packed for
+        products with as many rows as the first call's `inputs`.
         """
         tensors = [tensor for tensor in (*weights, *biases) if tensor is not None]
         key = (weight_scale, bias_scale, *((tensor.data_ptr(), tensor._version) for tensor in tensors))
@@ -210,9 +213,9 @@ class _PrepackedWeightCache:
                 weight = (weight.float() * weight_scale).to(weight.dtype)
             if bias is not None and bias_scale != 1.0:
                 bias = (bias.float() * bias_scale).to(bias.dtype)
-            packed = torch.ops.mkldnn._reorder_linear_weight(weight, rows)
+            packed = torch.ops.mkldnn._reorder_linear_weight(weight, inputs.numel() // inputs.shape[-1])
             self._packed = (key, packed, bias, [tensor.untyped_storage() for tensor in tensors])
-        return self._packed[1], self._packed[2]
+        return torch.ops.mkldnn._linear_pointwise(inputs, self._packed[1], self._packed[2], post_op, [], "")
 
     def _apply(self, fn, recurse=True):
         self._packed = None  # the tensors are about to be replaced (`.to()`, `.cuda()`, ...)
@@ -243,9 +246,7 @@ class SLLMLinear(_PrepackedWeightCache, nn.Linear):
         weight = self.weight
         if not _prepacking_applies(self, hidden_states, weight):
             return F.linear(hidden_states, weight, self.bias)
-        rows = hidden_states.numel() // hidden_states.shape[-1]
-        packed, bias = self._prepacked(rows, (weight,), (self.bias,))
-        return torch.ops.mkldnn._linear_pointwise(hidden_states, packed, bias, "none", [], "")
+        return self._prepacked_product(hidden_states, (weight,), (self.bias,))
 
 
 def _packed_quick_gelu_mlp(mlp: nn.Module, hidden_states: torch.Tensor) -> torch.Tensor | None:
@@ -268,11 +269,10 @@ def _packed_quick_gelu_mlp(mlp: nn.Module, hidden_states: torch.Tensor) -> torch
         or any(_has_hooks(module) for module in (fc1, mlp.activation_fn, fc2))
     ):
         return None
-    rows = hidden_states.numel() // hidden_states.shape[-1]
-    packed, bias = fc1._prepacked(rows, (fc1.weight,), (fc1.bias,), _QUICK_GELU_ALPHA, _QUICK_GELU_ALPHA)
-    scaled_activations = torch.ops.mkldnn._linear_pointwise(hidden_states, packed, bias, "swish", [], "")
-    packed, bias = fc2._prepacked(rows, (fc2.weight,), (fc2.bias,), 1 / _QUICK_GELU_ALPHA)
-    return torch.ops.mkldnn._linear_pointwise(scaled_activations, packed, bias, "none", [], "")
+    scaled_activations = fc1._prepacked_product(
+        hidden_states, (fc1.weight,), (fc1.bias,), _QUICK_GELU_ALPHA, _QUICK_GELU_ALPHA, "swish"
+    )
+    return fc2._prepacked_product(scaled_activations, (fc2.weight,), (fc2.bias,), 1 / _QUICK_GELU_ALPHA)
 
 
 class SLLMPatchEmbedding(_PrepackedWeightCache, nn.Conv2d):
@@ -306,8 +306,7 @@ class SLLMPatchEmbedding(_PrepackedWeightCache, nn.Conv2d):
             .permute(0, 2, 4, 1, 3, 5)
             .reshape(frames * grid[0] * grid[1], -1)
         )
-        packed, bias = self._prepacked(patches.shape[0], (weight.flatten(1),), (self.bias,))
-        embeds = torch.ops.mkldnn._linear_pointwise(patches, packed, bias, "none", [], "")
+        embeds = self._prepacked_product(patches, (weight.flatten(1),), (self.bias,))
         return embeds.view(frames, *grid, -1).permute(0, 3, 1, 2)
 
 
@@ -400,12 +399,11 @@ class _SLLMAttentionForward(_PrepackedWeightCache):
             and all(projection.weight.dtype is hidden_states.dtype for projection in projections)
             and not any(_has_hooks(projection) for projection in projections)
         ):
-            packed, bias = self._prepacked(
-                hidden_states.numel() // hidden_states.shape[-1],
+            fused = self._prepacked_product(
+                hidden_states,
                 tuple(projection.weight for projection in projections),
                 tuple(projection.bias for projection in projections),
             )
-            fused = torch.ops.mkldnn._linear_pointwise(hidden_states, packed, bias, "none", [], "")
             if (
                 self._uses_short_sequence_attention
                 and attention_mask is None
