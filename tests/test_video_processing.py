@@ -132,6 +132,29 @@ def test_array_path_bytes_and_tensor_inputs_agree(video_path, frame_content):
         torch.testing.assert_close(other, from_path, rtol=0, atol=0)
 
 
+def test_memory_layout_changes_nothing_and_frames_are_not_copied(bikes_video):
+    # the uint8 antialiased resize runs on channels-last memory: the decoded (T, H, W, 3) frames are only permuted, and
+    # a channels-first copy, given as such or with an explicit input format, gives the same pixels bit for bit
+    frames = read_frames(bikes_video, [0, 60, 120])  # 272 x 640: a real bicubic downscale to 256 x 602
+    tensor = video_processing_sllm.frames_to_tensor(frames)
+    assert tensor.shape == (3, 3, 272, 640) and tensor.data_ptr() == frames.__array_interface__["data"][0]
+    assert tensor.is_contiguous(memory_format=torch.channels_last)
+    processor = SLLMVideoProcessor(num_frames=3, keep_interval=1)
+    channels_first = torch.from_numpy(frames).permute(0, 3, 1, 2).contiguous()
+    outputs = [
+        processor(frames, do_sample_frames=False, return_tensors="pt")["pixel_values"],
+        processor(frames, do_sample_frames=False, input_data_format="channels_last", return_tensors="pt")[
+            "pixel_values"
+        ],
+        processor(channels_first, do_sample_frames=False, return_tensors="pt")["pixel_values"],
+        processor.transform_frames(frames),
+    ]
+    assert outputs[0].shape == (1, 3, 3, 224, 224) and outputs[0].is_contiguous() and outputs[3].is_contiguous()
+    for other in outputs[1:]:
+        assert torch.equal(other, outputs[0])
+    assert outputs[0].std() > 0.1  # real content, not a constant frame
+
+
 def test_array_input_is_sampled_like_a_file(frame_content, decode_frame_index):
     array = np.stack([frame_content(i) for i in range(40)])
     out = SLLMVideoProcessor(**RAW)(array, return_tensors="pt", return_metadata=True)
