@@ -268,6 +268,37 @@ def test_short_training_run_saves_a_folder_the_pipeline_loads(tiny_clip_dir, vid
     assert results["pipeline_predictions"]
 
 
+def test_the_tiny_clip_is_seeded_on_its_own_and_leaves_the_global_random_state(tmp_path):
+    state = torch.get_rng_state()
+    first = save_tiny_random_clip(tmp_path / "a", vision_layers=1, seed=5)
+    assert torch.equal(torch.get_rng_state(), state)
+    second = save_tiny_random_clip(tmp_path / "b", vision_layers=1, seed=5)
+    other = save_tiny_random_clip(tmp_path / "c", vision_layers=1, seed=6)
+    weights = [SLLMForVideoClassification.from_clip(path, class_names=["a", "b"]).state_dict() for path in
+               (first, second, other)]
+    assert all(torch.equal(weights[0][name], weights[1][name]) for name in weights[0] if "vision_tower" in name)
+    assert not torch.equal(weights[0]["sllm.vision_tower.visual_projection.weight"],
+                           weights[2]["sllm.vision_tower.visual_projection.weight"])
+
+
+def test_a_run_that_writes_the_tiny_clip_trains_the_model_of_a_run_that_reuses_it(video_tree, tmp_path):
+    # writing the tiny CLIP once reset the global seed, so the first run of the demo trained another model than a rerun
+    clip_dir = tmp_path / "tiny-clip"
+    runs = [tmp_path / "first", tmp_path / "again"]
+    for output_dir in runs:
+        train_script.main(
+            _train_args(clip_dir, video_tree, output_dir, "--create_tiny_random_clip", "true", "--max_steps", "3",
+                        "--do_eval", "false")
+        )
+        if output_dir == runs[0]:
+            written = (clip_dir / "model.safetensors").stat().st_mtime_ns
+    assert (clip_dir / "model.safetensors").stat().st_mtime_ns == written  # the second run reused it
+    trained = [SLLMForVideoClassification.from_pretrained(output_dir).state_dict() for output_dir in runs]
+    assert trained[0].keys() == trained[1].keys()
+    for name, value in trained[0].items():
+        assert torch.equal(value, trained[1][name]), name
+
+
 def test_push_to_hub_uploads_the_checked_folder_with_a_card(tiny_clip_dir, video_tree, tmp_path):
     """Everything up to the upload: the Hub is unreachable, HfApi is mocked."""
     from unittest import mock

@@ -90,7 +90,8 @@ def save_tiny_random_clip(
     seed: int = 0,
 ) -> str:
     """
-    Writes a randomly initialised `CLIPModel` and its tokenizer to `save_directory` and returns the path.
+    Writes a randomly initialised `CLIPModel` (its weights drawn from `seed`, without touching the global random
+    state) and its tokenizer to `save_directory` and returns the path.
 
     The text encoder has `max_text_length` positions (77 as in CLIP), so prompt truncation behaves as with the real
     checkpoints.
@@ -122,8 +123,9 @@ def save_tiny_random_clip(
         # exp(logit_scale) = 100, the value of the trained OpenAI checkpoints (CLIPConfig's default is 1 / 0.07)
         logit_scale_init_value=math.log(100.0),
     )
-    torch.manual_seed(seed)
-    model = CLIPModel(config).eval()
+    with torch.random.fork_rng(devices=[]):  # seeded weights; the caller's random state is left as it was
+        torch.manual_seed(seed)
+        model = CLIPModel(config).eval()
     model.save_pretrained(save_directory)
     tokenizer.save_pretrained(save_directory)
     return os.fspath(save_directory)

@@ -81,7 +81,7 @@ def main(args: list[str] | None = None) -> dict:
     check_launch(training_args)  # as many processes as the launcher started, in one process group
     lock_output_dir(training_args)  # one run per output_dir until the end
 
-    # 2. Logging and seed
+    # 2. Logging
     setup_logging(training_args)
     logger.warning(
         f"Process rank {training_args.process_index}, device {training_args.device}, n_gpu {training_args.n_gpu}, "
@@ -89,7 +89,6 @@ def main(args: list[str] | None = None) -> dict:
         f"bf16 {training_args.bf16}"
     )
     logger.info(f"Training arguments {training_args}")
-    transformers.set_seed(training_args.seed)
     # The upload happens once at the end through modeling_sllm.publishing (folder checks, model card with the
     # results, the modeling code for trust_remote_code): the Trainer must not create or push to the repository.
     push_to_hub, training_args.push_to_hub = training_args.push_to_hub, False
@@ -127,7 +126,10 @@ def main(args: list[str] | None = None) -> dict:
     if training_args.do_eval and "validation" not in data.datasets:
         raise ValueError("--do_eval needs validation videos (validation_list, validation_dir or dataset_name).")
 
-    # 4. Model and its video processor (both from the model's config)
+    # 4. Model and its video processor (both from the model's config). Seeded here, so that the new layers'
+    # initialisation depends on --seed alone, not on what ran before (a first run that writes the demo data and the
+    # tiny CLIP and a rerun that reuses them train the same model)
+    transformers.set_seed(training_args.seed)
     with training_args.main_process_first(desc="model"):
         clip_path = model_args.clip_model_name_or_path
         if model_args.create_tiny_random_clip and not os.path.isfile(os.path.join(clip_path, "config.json")):
