@@ -75,8 +75,8 @@ class SLLMConfig(PreTrainedConfig):
         initializer_range (`float`, *optional*, defaults to 0.02):
             Standard deviation of the normal initialiser of the new modules.
         text_model_name_or_path (`str`, *optional*):
-            The CLIP checkpoint (Hub id or folder) whose text encoder made the class embeddings; new classes (zero-shot,
-            another dataset) are encoded with it.
+            The CLIP checkpoint (Hub id or folder) whose text encoder made the class embeddings; new classes
+            (zero-shot, another dataset) are encoded with it.
         prompt_mode (`str`, *optional*, defaults to `"normal"`):
             How class prompts were built: `"normal"` (the class name) or `"enhance"` (`"name,description"`).
 
@@ -147,20 +147,20 @@ class SLLMConfig(PreTrainedConfig):
             )
         if self.keep_interval > 1 and self.num_frames < 2:
             raise ValueError(
-                f"SLLMConfig.num_frames={self.num_frames} with keep_interval={self.keep_interval}: restoration needs at "
-                "least 2 kept frames (one pair) per video."
+                f"SLLMConfig.num_frames={self.num_frames} with keep_interval={self.keep_interval}: restoration needs "
+                "at least 2 kept frames (one pair) per video."
             )
         if self.keep_interval > 1 and self.restoration_num_layers < 1:
             raise ValueError("SLLMConfig.restoration_num_layers must be >= 1 when keep_interval > 1.")
         if self.hidden_size % self.head_dim != 0:
             raise ValueError(
-                f"SLLMConfig: the restoration/temporal width (vision_config.projection_dim={self.hidden_size}) is not a "
-                f"multiple of head_dim={self.head_dim}."
+                f"SLLMConfig: the restoration/temporal width (vision_config.projection_dim={self.hidden_size}) is not "
+                f"a multiple of head_dim={self.head_dim}."
             )
         if self.sequence_length > self.max_frame_positions:
             raise ValueError(
-                f"SLLMConfig: {self.num_frames} kept frames with keep_interval={self.keep_interval} give a sequence of "
-                f"{self.sequence_length} frame features, more than max_frame_positions={self.max_frame_positions}."
+                f"SLLMConfig: {self.num_frames} kept frames with keep_interval={self.keep_interval} give a sequence "
+                f"of {self.sequence_length} frame features, more than max_frame_positions={self.max_frame_positions}."
             )
 
     @property

@@ -39,26 +39,29 @@ class SLLMModelOutput(ModelOutput):
     sequence_embeds (`torch.FloatTensor` of shape `(batch_size, sequence_length, hidden_size)`):
         Kept and restored embeddings interleaved in time order: `f_0, r_0, f_1, ..., f_{N-1}`.
     target_embeds (`torch.FloatTensor` of shape `(batch_size, num_restored_frames, hidden_size)`, *optional*):
-        Vision-tower embeddings of the skipped frames (computed without gradients), when `skipped_pixel_values` is given.
+        Vision-tower embeddings of the skipped frames (computed without gradients), when `skipped_pixel_values` is
+        given.
     vision_hidden_states (`tuple(torch.FloatTensor)`, *optional*, returned when `output_hidden_states=True`):
         The CLIP tower's hidden states for the kept frames: its embedding output and the output of each of its
-        `vision_config.num_hidden_layers` layers, each `(batch_size * num_frames, num_patches + 1, vision_config.hidden_size)`
-        (row `b * num_frames + i` is frame `i` of video `b`).
+        `vision_config.num_hidden_layers` layers, each
+        `(batch_size * num_frames, num_patches + 1, vision_config.hidden_size)` (row `b * num_frames + i` is frame `i`
+        of video `b`).
     vision_attentions (`tuple(torch.FloatTensor)`, *optional*, returned when `output_attentions=True`):
         The CLIP tower's attention weights for the kept frames, one per layer, each
         `(batch_size * num_frames, vision_config.num_attention_heads, num_patches + 1, num_patches + 1)`.
     restoration_hidden_states (`tuple(torch.FloatTensor)`, *optional*, returned when `output_hidden_states=True`):
         The restoration transformer's input and the output of each of its `restoration_num_layers` layers, each
-        `(2 * batch_size * num_restored_frames, 2, hidden_size)`: one 2-token sequence per direction, video and restored
-        frame, row `(d * batch_size + b) * num_restored_frames + r` for direction `d` (0: `(f_i, f_{i+1})`, 1: reversed),
-        video `b` and restored frame `r`. Empty when the model restores no frames (`keep_interval == 1`).
+        `(2 * batch_size * num_restored_frames, 2, hidden_size)`: one 2-token sequence per direction, video and
+        restored frame, row `(d * batch_size + b) * num_restored_frames + r` for direction `d` (0: `(f_i, f_{i+1})`, 1:
+        reversed), video `b` and restored frame `r`. Empty when the model restores no frames (`keep_interval == 1`).
     restoration_attentions (`tuple(torch.FloatTensor)`, *optional*, returned when `output_attentions=True`):
         The restoration transformer's attention weights, one per layer, each
         `(2 * batch_size * num_restored_frames, num_attention_heads, 2, 2)` (rows as above). Empty when
         `keep_interval == 1`.
     temporal_hidden_states (`tuple(torch.FloatTensor)`, *optional*, returned when `output_hidden_states=True`):
         The temporal transformer's input (the sequence plus frame position embeddings) and the output of each of its
-        `temporal_num_layers` layers, each `(batch_size, sequence_length, hidden_size)`. Empty for `temporal_head="mean"`.
+        `temporal_num_layers` layers, each `(batch_size, sequence_length, hidden_size)`. Empty for
+        `temporal_head="mean"`.
     temporal_attentions (`tuple(torch.FloatTensor)`, *optional*, returned when `output_attentions=True`):
         The temporal transformer's attention weights, one per layer, each
         `(batch_size, num_attention_heads, sequence_length, sequence_length)`. Empty for `temporal_head="mean"`.
@@ -91,7 +94,8 @@ class SLLMVideoClassifierOutput(ModelOutput):
         Loss between restored and true skipped-frame embeddings, when `skipped_pixel_values` are given.
     video_embeds, frame_embeds, restored_embeds, target_embeds:
         As in [`SLLMModelOutput`].
-    vision_hidden_states, vision_attentions, restoration_hidden_states, restoration_attentions, temporal_hidden_states, temporal_attentions:
+    vision_hidden_states, vision_attentions, restoration_hidden_states, restoration_attentions, temporal_hidden_states,
+    temporal_attentions:
         As in [`SLLMModelOutput`], when `output_hidden_states=True` / `output_attentions=True`.
     """
 
@@ -117,7 +121,8 @@ class SLLMRestorationOutput(ModelOutput):
     restored_embeds (`torch.FloatTensor` of shape `(batch_size, num_restored_frames, hidden_size)`):
         Restored embeddings of the skipped frames, gap by gap.
     hidden_states, attentions:
-        The restoration transformer's, as `restoration_hidden_states` / `restoration_attentions` of [`SLLMModelOutput`].
+        The restoration transformer's, as `restoration_hidden_states` / `restoration_attentions` of
+        [`SLLMModelOutput`].
     """
 
     restored_embeds: torch.FloatTensor | None = None
@@ -665,7 +670,9 @@ class SLLMTemporalHead(nn.Module):
         video embedding `(batch_size, hidden_size)`, with the transformer's `hidden_states` / `attentions`.
         """
         if self.head_type == "mean":
-            return BaseModelOutputWithPooling(last_hidden_state=sequence_embeds, pooler_output=sequence_embeds.mean(dim=1))
+            return BaseModelOutputWithPooling(
+                last_hidden_state=sequence_embeds, pooler_output=sequence_embeds.mean(dim=1)
+            )
         positions = self.position_embeddings.weight[: sequence_embeds.shape[1]].to(sequence_embeds.dtype)
         encoder_outputs = self.encoder(sequence_embeds + positions, return_dict=True, **kwargs)
         last_hidden_state = encoder_outputs.last_hidden_state + sequence_embeds
@@ -677,7 +684,9 @@ class SLLMTemporalHead(nn.Module):
         )
 
 
-def interleave_frames(frame_embeds: torch.Tensor, restored_embeds: torch.Tensor | None, keep_interval: int) -> torch.Tensor:
+def interleave_frames(
+    frame_embeds: torch.Tensor, restored_embeds: torch.Tensor | None, keep_interval: int
+) -> torch.Tensor:
     """
     Puts kept and restored embeddings back in time order.
 
@@ -764,7 +773,9 @@ class SLLMModel(SLLMPreTrainedModel):
     def get_input_embeddings(self) -> nn.Module:
         return self.vision_tower.vision_model.embeddings.patch_embedding
 
-    def _check_frames(self, pixel_values: torch.Tensor, name: str, expected_frames: int, batch_size: int | None = None):
+    def _check_frames(
+        self, pixel_values: torch.Tensor, name: str, expected_frames: int, batch_size: int | None = None
+    ):
         vision_config = self.config.vision_config
         if not isinstance(pixel_values, torch.Tensor):
             raise ValueError(f"`{name}` must be a torch.Tensor, got {type(pixel_values).__name__}.")
@@ -777,7 +788,8 @@ class SLLMModel(SLLMPreTrainedModel):
         if frames != expected_frames:
             raise ValueError(
                 f"`{name}` has {frames} frames per video but this model expects {expected_frames} (num_frames="
-                f"{self.config.num_frames}, keep_interval={self.config.keep_interval}); shape {tuple(pixel_values.shape)}."
+                f"{self.config.num_frames}, keep_interval={self.config.keep_interval}); "
+                f"shape {tuple(pixel_values.shape)}."
             )
         if channels != vision_config.num_channels:
             raise ValueError(
@@ -807,17 +819,21 @@ class SLLMModel(SLLMPreTrainedModel):
                 )
             kwargs[name] = value
         if kwargs["output_attentions"]:
-            for part, config in (("restoration and temporal", self.config), ("vision tower", self.vision_tower.config)):
+            for part, config in (
+                ("restoration and temporal", self.config),
+                ("vision tower", self.vision_tower.config),
+            ):
                 if config._attn_implementation != "eager":
                     raise ValueError(
                         f"`output_attentions=True` needs the eager attention, but the {part} layers use "
-                        f"{config._attn_implementation!r}: load the model with `attn_implementation=\"eager\"` or call "
-                        "`model.set_attn_implementation(\"eager\")`."
+                        f"{config._attn_implementation!r}: load the model with `attn_implementation=\"eager\"` or "
+                        "call `model.set_attn_implementation(\"eager\")`."
                     )
         return kwargs
 
     def get_frame_embeddings(self, pixel_values: torch.Tensor) -> torch.Tensor:
-        """`pixel_values` `(batch_size, num_frames, C, H, W)` -> projected CLIP embeddings `(batch_size, num_frames, D)`."""
+        """`pixel_values` `(batch_size, num_frames, C, H, W)` -> projected CLIP embeddings
+        `(batch_size, num_frames, D)`."""
         batch_size, num_frames = pixel_values.shape[:2]
         embeds = self.vision_tower(pixel_values=pixel_values.flatten(0, 1), return_dict=True).image_embeds
         return embeds.view(batch_size, num_frames, -1)
@@ -832,7 +848,8 @@ class SLLMModel(SLLMPreTrainedModel):
         r"""
         pixel_values (`torch.FloatTensor` of shape `(batch_size, num_frames, num_channels, height, width)`):
             The kept frames, in time order (positions `0, k, 2k, ...` of the `num_frames * k` sampled frames).
-        skipped_pixel_values (`torch.FloatTensor` of shape `(batch_size, (num_frames - 1) * (k - 1), num_channels, height, width)`, *optional*):
+        skipped_pixel_values (`torch.FloatTensor` of shape
+            `(batch_size, (num_frames - 1) * (k - 1), num_channels, height, width)`, *optional*):
             The skipped frames between kept frames (training only): their tower embeddings, computed without
             gradients, are the restoration targets.
         output_hidden_states, output_attentions (`bool`, *optional*):
@@ -994,7 +1011,8 @@ class SLLMForVideoClassification(SLLMPreTrainedModel):
         r"""
         pixel_values (`torch.FloatTensor` of shape `(batch_size, num_frames, num_channels, height, width)`):
             The kept frames (the only frames decoded and encoded at inference).
-        skipped_pixel_values (`torch.FloatTensor` of shape `(batch_size, (num_frames - 1) * (k - 1), num_channels, height, width)`, *optional*):
+        skipped_pixel_values (`torch.FloatTensor` of shape
+            `(batch_size, (num_frames - 1) * (k - 1), num_channels, height, width)`, *optional*):
             The skipped frames (training): targets of the restoration loss.
         labels (`torch.LongTensor` of shape `(batch_size,)`, *optional*):
             Class ids in `[0, num_labels)`. Checked in eager mode (an error names the bad labels); under

@@ -13,7 +13,6 @@ from .configuration_sllm import PROMPT_MODES
 logger = logging.get_logger(__name__)
 
 
-
 @dataclass(frozen=True)
 class SLLMLabel:
     """One line of a label file: `id;name;description`."""

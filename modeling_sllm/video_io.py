@@ -183,7 +183,9 @@ class _FrameConverter:
         turns = int(round(degrees / 90.0))
         if abs(degrees - 90 * turns) > 1 and not self._warned_rotation:
             self._warned_rotation = True
-            logger.warning(f"'{self.name}' asks for a display rotation of {degrees:g} degrees; rotating by {90 * turns}")
+            logger.warning(
+                f"'{self.name}' asks for a display rotation of {degrees:g} degrees; rotating by {90 * turns}"
+            )
         return turns % 4
 
     def __call__(self, frame) -> np.ndarray:

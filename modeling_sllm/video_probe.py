@@ -403,7 +403,9 @@ def _full_probe(probe: SLLMVideoProbe, container, stream) -> SLLMVideoProbe:
     if count == 0 and not probe.problems:
         probe.problems.append("no decodable video frames")
     if len(sizes) > 1:
-        changes = ", ".join(f"{w}x{h} from frame {index}" for (w, h), index in sorted(sizes.items(), key=lambda x: x[1]))
+        changes = ", ".join(
+            f"{w}x{h} from frame {index}" for (w, h), index in sorted(sizes.items(), key=lambda x: x[1])
+        )
         probe.notes.append(f"the resolution changes mid-stream ({changes}); readers resize every frame to one size")
     if packets is not None and packets != count and not probe.problems:
         probe.notes.append(f"{packets} packets decode to {count} frames")

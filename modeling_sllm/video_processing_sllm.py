@@ -124,7 +124,9 @@ def _resized_size(height: int, width: int, size: SizeDict) -> tuple[int, int]:
         return tuple(get_image_size_for_max_height_width((height, width), size.max_height, size.max_width))
     if size.height and size.width:
         return size.height, size.width
-    raise ValueError(f"`size` must have 'shortest_edge', 'max_height' and 'max_width', or 'height' and 'width': {size}")
+    raise ValueError(
+        f"`size` must have 'shortest_edge', 'max_height' and 'max_width', or 'height' and 'width': {size}"
+    )
 
 
 def _is_video_source(video) -> bool:

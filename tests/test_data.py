@@ -1,6 +1,6 @@
-"""Dataset builders (annotation lists, video folders, `datasets` datasets), the pre-flight check, and the rows-to-inputs
-transform (training: one augmentation draw per clip; evaluation: exactly the processor): values, shapes and the error
-for each kind of bad data."""
+"""Dataset builders (annotation lists, video folders, `datasets` datasets), the pre-flight check, and the
+rows-to-inputs transform (training: one augmentation draw per clip; evaluation: exactly the processor): values, shapes
+and the error for each kind of bad data."""
 
 import logging
 import os
@@ -61,7 +61,11 @@ def test_annotation_lists_build_train_and_validation(list_dataset, tmp_path):
     assert data.id2label == {0: "walk", 1: "run", 2: "jump"}
     assert data.labels[1].description == "a person runs"
     rows = _rows(data.datasets["train"])
-    assert [row["video"] for row in rows] == [str(tmp_path / "a b.mp4"), str(tmp_path / "b.avi"), str(tmp_path / "c_frames")]
+    assert [row["video"] for row in rows] == [
+        str(tmp_path / "a b.mp4"),
+        str(tmp_path / "b.avi"),
+        str(tmp_path / "c_frames"),
+    ]
     assert [row["label"] for row in rows] == [0, 1, 2]
     assert [row["total_num_frames"] for row in rows] == [30, 20, 12]  # counted by the pre-flight check
     assert rows[2]["source"].endswith("train.txt:4")  # the blank line still counts
@@ -163,7 +167,11 @@ def test_video_folder_source(tmp_path, make_video, label_file, caplog):
     data = load_video_datasets(SLLMDataArguments(train_dir=str(root)))
     assert data.id2label == {0: "jump", 1: "walk"}  # sorted folder names
     rows = _rows(data.datasets["train"])
-    assert [(os.path.basename(row["video"]), row["label"]) for row in rows] == [("j1.avi", 0), ("j2.mp4", 0), ("w1.mp4", 1)]
+    assert [(os.path.basename(row["video"]), row["label"]) for row in rows] == [
+        ("j1.avi", 0),
+        ("j2.mp4", 0),
+        ("w1.mp4", 1),
+    ]
     assert "Ignored 1 entries" in caplog.text
 
     with_labels = load_video_datasets(SLLMDataArguments(train_dir=str(root), label_file=label_file))
@@ -198,7 +206,9 @@ def test_hf_dataset_source_with_paths_bytes_and_names(tmp_path, make_video):
         train=datasets.Dataset.from_dict(
             {"video": [{"path": None, "bytes": first.read_bytes()}], "label": ["stand"]}
         ),
-        validation=datasets.Dataset.from_dict({"video": [{"path": None, "bytes": second.read_bytes()}], "label": ["sit"]}),
+        validation=datasets.Dataset.from_dict(
+            {"video": [{"path": None, "bytes": second.read_bytes()}], "label": ["sit"]}
+        ),
     )
     by_bytes.save_to_disk(tmp_path / "hf_bytes")
     data = load_video_datasets(SLLMDataArguments(dataset_name=str(tmp_path / "hf_bytes"), validate_data="full"))
@@ -341,7 +351,12 @@ def test_evaluation_inputs_are_exactly_the_processors(video_path, num_clips, num
     """One road: the evaluation transform gives the pixel values the model's processor (and so the pipeline) gives."""
     config = tiny_config()
     transform = SLLMVideoTransform.for_model(
-        config, SLLMDataArguments(), training=False, num_clips=num_clips, num_crops=num_crops, with_skipped=with_skipped
+        config,
+        SLLMDataArguments(),
+        training=False,
+        num_clips=num_clips,
+        num_crops=num_crops,
+        with_skipped=with_skipped,
     )
     ours = transform({"video": [str(video_path)], "label": [1], "source": ["list.txt:1"]})
     processor = SLLMVideoProcessor.from_model_config(config)

@@ -12,7 +12,12 @@ import pytest
 import torch
 
 from modeling_sllm import SLLMForVideoClassification, video_processing_sllm
-from modeling_sllm.evaluation.engine import build_results, default_video_processor, evaluate_model, make_eval_dataloader
+from modeling_sllm.evaluation.engine import (
+    build_results,
+    default_video_processor,
+    evaluate_model,
+    make_eval_dataloader,
+)
 from modeling_sllm.evaluation.metrics import (
     classification_metrics,
     compute_accuracy_metrics,
@@ -270,7 +275,7 @@ def test_zero_shot_head_uses_text_features_of_unseen_classes(clip_dir, clip_mode
     clip = CLIPModel.from_pretrained(clip_dir).eval()
     tokenizer = AutoTokenizer.from_pretrained(clip_dir)
     labels = read_label_file(label_file)
-    prompts = build_prompts([l.name for l in labels], [l.description for l in labels], "enhance")
+    prompts = build_prompts([label.name for label in labels], [label.description for label in labels], "enhance")
     assert prompts[0] == "fold paper,hands folding a sheet of paper"
     expected = encode_prompts(clip, tokenizer, prompts)
     torch.testing.assert_close(model.class_embeddings.data, expected)
@@ -420,7 +425,9 @@ def test_evaluate_script_zero_shot_on_unseen_classes(saved_clip_model, make_vide
         root, "--zero_shot_label_file", label_file, "--prompt_mode", "enhance", "--batch_size", 2, "--device", "cpu",
         "--output_dir", out, "--disable_tqdm", "--log_level", "warning",
     ]
-    completed = subprocess.run([str(arg) for arg in command], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    completed = subprocess.run(
+        [str(arg) for arg in command], cwd=tmp_path, capture_output=True, text=True, timeout=300
+    )
     assert completed.returncode == 0, completed.stderr[-3000:]
     assert "3 videos, 4 classes: top-1" in completed.stdout
     results = json.loads((out / "results.json").read_text())
@@ -453,7 +460,8 @@ def recorded_inputs(monkeypatch):
 
 
 def pipeline_pixel_values(config, video) -> torch.Tensor:
-    """`(1, N, 3, H, W)`: the processor built from the model config, called as the brief and as the pipeline call it."""
+    """`(1, N, 3, H, W)`: the processor built from the model config, called as the brief and as the pipeline call
+    it."""
     from modeling_sllm import SLLMVideoProcessor
 
     processor = SLLMVideoProcessor.from_model_config(config)

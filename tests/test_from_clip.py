@@ -136,4 +136,7 @@ def test_read_label_file_errors(tmp_path):
         read_label_file(tmp_path / "missing.txt")
     good = tmp_path / "good.txt"
     good.write_text("id;name;description\n1;run;moving fast\n0;walk\n")
-    assert [(l.id, l.name, l.description) for l in read_label_file(good)] == [(0, "walk", None), (1, "run", "moving fast")]
+    assert [(label.id, label.name, label.description) for label in read_label_file(good)] == [
+        (0, "walk", None),
+        (1, "run", "moving fast"),
+    ]

@@ -364,7 +364,9 @@ def test_push_command_can_carry_the_batching_pipeline(model_dir, eval_file, tmp_
     )
     assert set(prepared.files) == saved | {"README.md", "pipeline_sllm.py"}
     config = json.loads((folder / "config.json").read_text())
-    assert config["custom_pipelines"]["video-classification"]["impl"] == "pipeline_sllm.SLLMVideoClassificationPipeline"
+    assert (
+        config["custom_pipelines"]["video-classification"]["impl"] == "pipeline_sllm.SLLMVideoClassificationPipeline"
+    )
     assert config["auto_map"]  # the rest of config.json is kept
     # without the flag nothing is added
     assert "custom_pipelines" not in json.loads((model_dir / "config.json").read_text())

@@ -18,14 +18,24 @@ MODEL_FILES = ("configuration_sllm", "modeling_sllm", "video_processing_sllm")
 
 def _modules_loaded_by(statement: str) -> list[str]:
     """Runs `statement` in a fresh interpreter and returns the `modeling_sllm` modules it loaded."""
-    code = f"import json, sys\n{statement}\nprint(json.dumps(sorted(m for m in sys.modules if m.startswith('modeling_sllm'))))"
+    code = (
+        f"import json, sys\n{statement}\n"
+        "print(json.dumps(sorted(m for m in sys.modules if m.startswith('modeling_sllm'))))"
+    )
     output = subprocess.run(
-        [sys.executable, "-c", code], check=True, capture_output=True, text=True, cwd=ROOT, env={"HF_HUB_OFFLINE": "1", "PATH": ""}
+        [sys.executable, "-c", code],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={"HF_HUB_OFFLINE": "1", "PATH": ""},
     ).stdout
     return json.loads(output.strip().splitlines()[-1])
 
 
-@pytest.mark.parametrize("statement", ["import modeling_sllm"] + [f"import modeling_sllm.{name}" for name in MODEL_FILES])
+@pytest.mark.parametrize(
+    "statement", ["import modeling_sllm"] + [f"import modeling_sllm.{name}" for name in MODEL_FILES]
+)
 def test_importing_the_model_loads_no_toolkit_module(statement):
     loaded = _modules_loaded_by(statement)
     toolkit = [name for name in loaded if name.split(".")[1:2] and name.split(".")[1] in TOOLKIT]
@@ -33,7 +43,8 @@ def test_importing_the_model_loads_no_toolkit_module(statement):
 
 
 def _relative_imports(path: Path) -> set[str]:
-    """Modules a file imports relatively (`from .x import y` -> `x`), as transformers' remote-code copy follows them."""
+    """Modules a file imports relatively (`from .x import y` -> `x`), as transformers' remote-code copy follows
+    them."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
     names = set()
     for node in ast.walk(tree):
@@ -44,7 +55,8 @@ def _relative_imports(path: Path) -> set[str]:
 
 def test_remote_code_closure_stays_in_the_root_and_never_imports_the_toolkit_absolutely():
     """What `save_pretrained` copies for trust_remote_code (the model files and their relative imports, recursively)
-    are root files only, and none of them imports `modeling_sllm.<anything>` absolutely (which would fail on the Hub)."""
+    are root files only, and none of them imports `modeling_sllm.<anything>` absolutely (which would fail on the
+    Hub)."""
     todo, seen = list(MODEL_FILES), set()
     while todo:
         name = todo.pop()
@@ -96,7 +108,9 @@ def test_scripts_are_thin_entry_points_installed_as_console_scripts():
     for script in (ROOT / "scripts").glob("*.py"):
         tree = ast.parse(script.read_text(encoding="utf-8"))
         functions = [node for node in tree.body if isinstance(node, (ast.FunctionDef, ast.ClassDef))]
-        assert functions == [], f"{script.name} defines {[node.name for node in functions]}: logic belongs in the package"
+        assert functions == [], (
+            f"{script.name} defines {[node.name for node in functions]}: logic belongs in the package"
+        )
         imports = [node for node in tree.body if isinstance(node, ast.ImportFrom)]
         assert len(imports) == 1 and imports[0].module.startswith("modeling_sllm."), script.name
         target = f"{imports[0].module}:{imports[0].names[0].name}"

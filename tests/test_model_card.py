@@ -209,7 +209,9 @@ def test_dataset_names_of_a_run(tmp_path):
     info = run_dataset_info(hub, "validation", 5, 3)
     assert (info.name, info.config, info.split, info.num_videos) == ("my-org/ucf101-clips", "split1", "test", 5)
     lists = SLLMDataArguments(
-        train_list="data/hmdb51/train.txt", validation_list="data/hmdb51/validation.txt", data_root="data/hmdb51/videos"
+        train_list="data/hmdb51/train.txt",
+        validation_list="data/hmdb51/validation.txt",
+        data_root="data/hmdb51/videos",
     )
     assert run_dataset_info(lists, "validation", 2, 2).name == "hmdb51"
     only_list = SLLMDataArguments(validation_list="annotations/ucf101/val_split1.txt")

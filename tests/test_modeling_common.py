@@ -29,7 +29,9 @@ def eager_model(seed: int = 0, **overrides) -> SLLMForVideoClassification:
 def training_inputs(config, batch_size: int = 2) -> dict:
     return dict(
         pixel_values=random_frames(config, batch_size=batch_size),
-        skipped_pixel_values=random_frames(config, batch_size=batch_size, num_frames=config.num_restored_frames, seed=1),
+        skipped_pixel_values=random_frames(
+            config, batch_size=batch_size, num_frames=config.num_restored_frames, seed=1
+        ),
         labels=torch.arange(batch_size) % config.num_labels,
     )
 
@@ -38,7 +40,9 @@ def training_inputs(config, batch_size: int = 2) -> dict:
 
 
 def test_config_round_trips_through_dict_json_and_folder(tmp_path):
-    config = tiny_config(keep_interval=3, restoration_mode="residual", prompt_mode="enhance", text_model_name_or_path="c")
+    config = tiny_config(
+        keep_interval=3, restoration_mode="residual", prompt_mode="enhance", text_model_name_or_path="c"
+    )
     as_dict = config.to_dict()
     assert as_dict["intermediate_size"] == 4 * HIDDEN  # the default is written explicitly
     assert SLLMConfig.from_dict(as_dict).to_dict() == as_dict
@@ -48,7 +52,9 @@ def test_config_round_trips_through_dict_json_and_folder(tmp_path):
     loaded = AutoConfig.from_pretrained(tmp_path / "folder")
     assert isinstance(loaded, SLLMConfig)
     ignored = {"_name_or_path", "auto_map"}  # where it was loaded from; the remote-code map added by saving
-    assert {k: v for k, v in loaded.to_dict().items() if k not in ignored} == {k: v for k, v in as_dict.items() if k not in ignored}
+    assert {k: v for k, v in loaded.to_dict().items() if k not in ignored} == {
+        k: v for k, v in as_dict.items() if k not in ignored
+    }
     assert (loaded.num_sampled_frames, loaded.num_restored_frames, loaded.sequence_length) == (12, 6, 10)
     assert loaded.id2label == {0: "walk", 1: "run", 2: "jump"} and loaded.label2id["jump"] == 2
     saved = json.loads((tmp_path / "folder" / "config.json").read_text())
@@ -113,7 +119,8 @@ def test_save_and_load_give_identical_outputs(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "overrides,sequence", [(dict(keep_interval=1), 4), (dict(), 7), (dict(keep_interval=3), 10), (dict(temporal_head="mean"), 7)]
+    "overrides,sequence",
+    [(dict(keep_interval=1), 4), (dict(), 7), (dict(keep_interval=3), 10), (dict(temporal_head="mean"), 7)],
 )
 def test_output_shapes_of_both_classes(overrides, sequence):
     model = tiny_model(**overrides)
@@ -150,9 +157,15 @@ def check_hidden_states(out, config, batch_size=2):
 def check_attentions(out, config, batch_size=2):
     pairs = 2 * batch_size * config.num_restored_frames
     expected = {
-        "vision_attentions": (VISION_LAYERS, (batch_size * config.num_frames, VISION_HEADS, VISION_TOKENS, VISION_TOKENS)),
+        "vision_attentions": (
+            VISION_LAYERS,
+            (batch_size * config.num_frames, VISION_HEADS, VISION_TOKENS, VISION_TOKENS),
+        ),
         "restoration_attentions": (config.restoration_num_layers, (pairs, HEADS, 2, 2)),
-        "temporal_attentions": (config.temporal_num_layers, (batch_size, HEADS, config.sequence_length, config.sequence_length)),
+        "temporal_attentions": (
+            config.temporal_num_layers,
+            (batch_size, HEADS, config.sequence_length, config.sequence_length),
+        ),
     }
     for name, (count, shape) in expected.items():
         assert len(out[name]) == count, name
@@ -255,7 +268,9 @@ def test_gradient_checkpointing_gives_same_gradients():
 
 def test_sdpa_equals_eager_outputs_and_hidden_states():
     sdpa, eager = tiny_model(seed=4), eager_model(seed=4)
-    assert sdpa.config._attn_implementation == "sdpa" and eager.sllm.vision_tower.config._attn_implementation == "eager"
+    assert (
+        sdpa.config._attn_implementation == "sdpa" and eager.sllm.vision_tower.config._attn_implementation == "eager"
+    )
     pixel_values = random_frames(sdpa.config)
     with torch.no_grad():
         a, b = sdpa(pixel_values, output_hidden_states=True), eager(pixel_values, output_hidden_states=True)
@@ -312,12 +327,17 @@ def test_a_batch_of_two_equals_two_batches_of_one():
     with torch.no_grad():
         batched = model(**inputs, output_hidden_states=True)
         singles = [
-            model(**{name: value[i : i + 1] for name, value in inputs.items()}, output_hidden_states=True) for i in range(2)
+            model(**{name: value[i : i + 1] for name, value in inputs.items()}, output_hidden_states=True)
+            for i in range(2)
         ]
     for name in ("logits", "video_embeds", "frame_embeds", "restored_embeds", "target_embeds"):
-        torch.testing.assert_close(batched[name], torch.cat([single[name] for single in singles]), rtol=1e-5, atol=1e-5)
+        torch.testing.assert_close(
+            batched[name], torch.cat([single[name] for single in singles]), rtol=1e-5, atol=1e-5
+        )
     for layer, states in enumerate(batched.temporal_hidden_states):
-        torch.testing.assert_close(states, torch.cat([s.temporal_hidden_states[layer] for s in singles]), rtol=1e-5, atol=1e-5)
+        torch.testing.assert_close(
+            states, torch.cat([s.temporal_hidden_states[layer] for s in singles]), rtol=1e-5, atol=1e-5
+        )
     # restoration rows are (direction, video, restored frame)
     rows = model.config.num_restored_frames
     for layer, states in enumerate(batched.restoration_hidden_states):
@@ -325,18 +345,25 @@ def test_a_batch_of_two_equals_two_batches_of_one():
         for i, single in enumerate(singles):
             expected = single.restoration_hidden_states[layer].view(2, rows, 2, HIDDEN)
             torch.testing.assert_close(per_video[:, i], expected, rtol=1e-5, atol=1e-5)
-    torch.testing.assert_close(batched.loss, torch.stack([single.loss for single in singles]).mean(), rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(
+        batched.loss, torch.stack([single.loss for single in singles]).mean(), rtol=1e-4, atol=1e-5
+    )
 
 
 # --------------------------------------------------------------------------------------- initialisation of new weights
 
 
 def test_missing_weights_get_clip_init_in_the_tower_and_text4vis_init_elsewhere(tmp_path):
-    """As transformers' test_can_init_all_missing_weights: weights absent from a checkpoint get the model's own init."""
+    """As transformers' test_can_init_all_missing_weights: weights absent from a checkpoint get the model's own
+    init."""
     model = tiny_model(seed=11, keep_interval=3, restoration_mode="residual")
     model.save_pretrained(tmp_path)
     state_dict = load_file(tmp_path / "model.safetensors")
-    kept = {k: v for k, v in state_dict.items() if not k.startswith(("sllm.vision_tower.", "sllm.restoration.", "sllm.temporal_head."))}
+    kept = {
+        k: v
+        for k, v in state_dict.items()
+        if not k.startswith(("sllm.vision_tower.", "sllm.restoration.", "sllm.temporal_head."))
+    }
     save_file(kept, tmp_path / "model.safetensors", metadata={"format": "pt"})
     torch.manual_seed(0)
     loaded, info = SLLMForVideoClassification.from_pretrained(tmp_path, output_loading_info=True)
@@ -364,7 +391,9 @@ def test_missing_weights_get_clip_init_in_the_tower_and_text4vis_init_elsewhere(
         assert 0.6 * value < std(tensor) < 1.4 * value, (name, std(tensor), value)
     assert std(vision.encoder.layers[0].self_attn.q_proj.weight) > 3 * 0.02
     for norm in (vision.pre_layrnorm, vision.post_layernorm, vision.encoder.layers[0].layer_norm1):
-        assert torch.equal(norm.weight, torch.ones_like(norm.weight)) and torch.equal(norm.bias, torch.zeros_like(norm.bias))
+        assert torch.equal(norm.weight, torch.ones_like(norm.weight)) and torch.equal(
+            norm.bias, torch.zeros_like(norm.bias)
+        )
     assert torch.equal(vision.encoder.layers[0].self_attn.q_proj.bias, torch.zeros(width))
 
     # SLLM's own modules: Text4Vis N(0, 0.02), zero biases, unit LayerNorms, zero-initialised residual correction

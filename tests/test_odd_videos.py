@@ -216,9 +216,11 @@ CASES = {
         lambda tmp, mv, c: mp4_truncated_after_moov(mv, tmp), ("works", 4, None)),
     "resolution changes mid-stream": (lambda tmp, mv, c: resolution_change(tmp, c), ("works", 20, 0)),
     "PNG renamed .mp4": (
-        lambda tmp, mv, c: still_image(tmp / "photo.mp4", c(0), "PNG"), ("error", OSError, "still image.*not a video")),
+        lambda tmp, mv, c: still_image(tmp / "photo.mp4", c(0), "PNG"),
+        ("error", OSError, "still image.*not a video")),
     "JPEG renamed .mp4": (
-        lambda tmp, mv, c: still_image(tmp / "photo.mp4", c(0), "JPEG"), ("error", OSError, "still image.*not a video")),
+        lambda tmp, mv, c: still_image(tmp / "photo.mp4", c(0), "JPEG"),
+        ("error", OSError, "still image.*not a video")),
     "phone clip with rotation metadata": (lambda tmp, mv, c: rotated_clip(tmp)[0], ("works", 3, None)),
     "file named pipe:0": (_named("pipe:0"), ("works", 30, 0)),
     "file named '12:30:00 clip.mp4'": (_named("12:30:00 clip.mp4"), ("works", 30, 0)),
@@ -330,7 +332,9 @@ def test_truncated_mp4_is_listed_at_every_level(make_video, tmp_path, caplog):
     for level in ("metadata", "auto", "packets", "full"):
         probe = probe_video(path, level=level)
         assert probe.counted and probe.total_num_frames == 4 and probe.declared_num_frames == 100, level
-        assert re.search("truncated: the container indexes 100 frames .* only 4 frames are in the file", probe.problems[0])
+        assert re.search(
+            "truncated: the container indexes 100 frames .* only 4 frames are in the file", probe.problems[0]
+        )
         assert not probe.ok
     with caplog.at_level("WARNING"):
         result = read_sampled_frames(path, lambda n, fps: list(range(n)), exact_count=False)

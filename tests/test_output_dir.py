@@ -181,7 +181,7 @@ def _old_ten_class_run(run: Path) -> dict[str, str]:
 
 
 def test_a_second_train_run_into_a_trained_folder_exits_non_zero_and_changes_nothing(tmp_path, clip_dir,
-                                                                                      two_class_tree):
+                                                                                     two_class_tree):
     run = tmp_path / "run"
     before = _old_ten_class_run(run)
     command = [sys.executable, str(ROOT / "scripts" / "train.py"),
@@ -338,4 +338,6 @@ def test_a_swap_that_fails_names_the_new_model_and_leaves_the_old_folder(old_and
         _final_save(run, new)()
     monkeypatch.setattr(os, "rename", real_rename)
     assert _snapshot(run) == before
-    assert (run.parent / ".run.sllm-final" / "model.safetensors").read_bytes() == (new / "model.safetensors").read_bytes()
+    assert (run.parent / ".run.sllm-final" / "model.safetensors").read_bytes() == (
+        new / "model.safetensors"
+    ).read_bytes()

@@ -58,7 +58,7 @@ def example_results(**overrides) -> SLLMResults:
         metrics={"top1": 0.5, "top5": 1.0, "mean_class_accuracy": 0.25},
         views=SLLMViews(num_clips=4, num_crops=3),
         per_class=[{"id": 0, "name": "a", "accuracy": 0.5, "support": 2}, {"id": 1, "name": "b", "accuracy": 0.0,
-                                                                             "support": 1}],
+                                                                           "support": 1}],
         throughput={"device": "cpu", "model_videos_per_s": 10.0},
         extra={"frames": {"num_frames": 8, "keep_interval": 2}},
     )
@@ -108,6 +108,7 @@ def test_save_is_atomic(tmp_path, monkeypatch):
     with pytest.raises(TypeError):
         example_results(extra={"bad": object()}).save(path)
     assert path.read_bytes() == before
+
     # a failure (or a kill) between writing and renaming leaves the old file and no temporary file
     def failing_replace(source, destination):
         raise OSError("disk full")
@@ -221,7 +222,12 @@ def test_missing_fields_are_named(tmp_path, field, message):
     [
         ("metrics", "top1", 57.1, r"field metrics\.'top1' = 57\.1 is not a fraction in \[0, 1\]"),
         ("metrics", "top5", -0.5, r"field metrics\.'top5' = -0\.5 is not a fraction in \[0, 1\]"),
-        ("metrics", "mean_class_accuracy", float("nan"), r"field metrics\.'mean_class_accuracy' = nan is not a number"),
+        (
+            "metrics",
+            "mean_class_accuracy",
+            float("nan"),
+            r"field metrics\.'mean_class_accuracy' = nan is not a number",
+        ),
         ("metrics", "top1", "0.5", r"field metrics\.'top1' = '0\.5' is not a number"),
         ("metrics", "top1", True, r"field metrics\.'top1' = True is not a number"),
         ("dataset", "name", 7, r"field dataset\.'name' = 7 is not a str"),

@@ -296,7 +296,9 @@ def test_a_run_killed_and_resumed_ends_with_the_parameters_of_an_uninterrupted_r
     assert sorted(found) == sorted(expected)
     different = [name for name in expected if not torch.equal(found[name], expected[name])]
     assert not different, f"{len(different)} tensors differ, e.g. {different[:3]}"
-    histories = [json.loads((run / "trainer_state.json").read_text())["log_history"] for run in (uninterrupted, resumed)]
+    histories = [
+        json.loads((run / "trainer_state.json").read_text())["log_history"] for run in (uninterrupted, resumed)
+    ]
     losses = [{entry["step"]: entry["loss"] for entry in history if "loss" in entry} for history in histories]
     assert losses[0] == losses[1] and sorted(losses[0]) == list(range(1, 8))
     assert np.isfinite(list(losses[0].values())).all()

@@ -89,7 +89,9 @@ def _train_args(tiny_clip_dir, video_tree, output_dir, *extra):
 
 def test_yaml_config_fills_the_dataclasses_and_the_command_line_overrides(tmp_path):
     config = tmp_path / "c.yaml"
-    config.write_text(yaml.safe_dump({"num_frames": 4, "train_list": "t.txt", "output_dir": "out", "learning_rate": 1e-4}))
+    config.write_text(
+        yaml.safe_dump({"num_frames": 4, "train_list": "t.txt", "output_dir": "out", "learning_rate": 1e-4})
+    )
     parser = _parser()
     model_args, data_args, training_args = parse_args_with_yaml(
         parser, ["--config", str(config), "--learning_rate", "3e-4", "--use_cpu"]
@@ -384,7 +386,7 @@ def test_a_saved_model_gets_the_text_features_of_new_classes(tiny_clip_dir, tmp_
     assert model.config.id2label == {0: "up", 1: "down", 2: "spin"} and model.config.prompt_mode == "enhance"
     clip = CLIPModel.from_pretrained(tiny_clip_dir)
     expected = encode_prompts(clip, AutoTokenizer.from_pretrained(tiny_clip_dir), ["up,moves up", "down,moves down",
-                                                                                    "spin,turns"])
+                                                                                   "spin,turns"])
     torch.testing.assert_close(model.class_embeddings.detach(), expected)
 
 
@@ -478,7 +480,7 @@ def test_release_eval_sampling_reads_the_release_files_of_a_frame_folder(make_fr
     processor = SLLMVideoProcessor(num_frames=4, keep_interval=2, size={"shortest_edge": 36},
                                    crop_size={"height": 32, "width": 32})
     out = SLLMVideoTransform(processor, training=False, release_eval_sampling=True)({"video": [str(folder)],
-                                                                                        "label": [0]})
+                                                                                     "label": [0]})
     files = [index + 1 for index in _release_eval_frames(23, 8)[0::2]]  # 1-based file numbers
     assert files == [1, 7, 12, 18]  # (over all 23 frames: files 1, 7, 13, 19)
     frames = np.stack([np.asarray(Image.open(folder / f"img_{number:05d}.jpg").convert("RGB")) for number in files])

@@ -479,7 +479,9 @@ def by_runs(path, wanted, threads=None):
 
 @pytest.mark.parametrize("indices", [[0, 5, 10], [3, 13, 14, 25, 29], [29], [11, 12, 24], [2, 2, 27, 27]])
 @pytest.mark.parametrize("suffix", [".mp4", ".mkv", ".avi", ".webm"])
-def test_reading_from_keyframes_gives_the_frames_of_a_sequential_decode(make_video, decode_frame_index, suffix, indices):
+def test_reading_from_keyframes_gives_the_frames_of_a_sequential_decode(
+    make_video, decode_frame_index, suffix, indices
+):
     """Wanted frames are decoded from the keyframe before them (GOP 12), skipping frames nobody references and
     draining the decoder after the last wanted packet: the same frames as decoding everything in order."""
     if suffix == ".webm":  # VP9 (lossy) in Matroska, what a .webm holds

@@ -298,6 +298,7 @@ def test_http_url_is_downloaded_and_decoded(tmp_path, video_path, monkeypatch):
     for variable in ("http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"):
         monkeypatch.delenv(variable, raising=False)
     monkeypatch.setenv("no_proxy", "*")
+
     class QuietHandler(http.server.SimpleHTTPRequestHandler):
         def log_message(self, *args):
             pass
@@ -541,5 +542,7 @@ def test_decoding_at_the_processor_size_stays_within_2_levels(tmp_path, bikes_vi
     hires = write_yuv_clip(tmp_path / "hires.mp4", camera, {"crf": "12"})
     assert max_level_difference(processor, hires, 3) <= 2
     rng = np.random.default_rng(0)
-    noise = write_yuv_clip(tmp_path / "noise.mp4", list(rng.integers(0, 256, (2, 1080, 1920, 3), np.uint8)), {"qp": "0"})
+    noise = write_yuv_clip(
+        tmp_path / "noise.mp4", list(rng.integers(0, 256, (2, 1080, 1920, 3), np.uint8)), {"qp": "0"}
+    )
     assert max_level_difference(processor, noise, 2) <= 2

@@ -202,8 +202,8 @@ def summarise(rows: list[dict], throughput: dict[str, dict] | None = None) -> st
     if fidelity_rows:
         lines += [
             "",
-            "Restoration fidelity on the held-out videos (centred cosine to the true skipped-frame embedding, higher is "
-            "better; MSE, lower is better), per seed:",
+            "Restoration fidelity on the held-out videos (centred cosine to the true skipped-frame embedding, higher "
+            "is better; MSE, lower is better), per seed:",
             "",
             "| variant | seed | restored | linear interpolation | copy left | copy right | restored MSE "
             "| interpolation MSE |",
@@ -273,7 +273,9 @@ ablation.json and ablation.md to --output_dir. Runs already in ablation.json are
                 json.dump({"arguments": vars(args), "runs": rows}, handle, indent=2)
     throughput = interleaved_throughput(args, rows)
     with open(report_path, "w", encoding="utf-8") as handle:
-        json.dump({"arguments": vars(args), "runs": rows, "interleaved_model_throughput": throughput}, handle, indent=2)
+        json.dump(
+            {"arguments": vars(args), "runs": rows, "interleaved_model_throughput": throughput}, handle, indent=2
+        )
     report = summarise(rows, throughput)
     with open(os.path.join(args.output_dir, "ablation.md"), "w", encoding="utf-8") as handle:
         handle.write(report)
@@ -282,7 +284,8 @@ ablation.json and ablation.md to --output_dir. Runs already in ablation.json are
 
 
 def cli() -> None:
-    """Console-script entry point: runs [`main`] on the command line's arguments (its return value is for Python callers)."""
+    """Console-script entry point: runs [`main`] on the command line's arguments (its return value is for Python
+    callers)."""
     main()
 
 

@@ -204,7 +204,8 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 def cli() -> None:
-    """Console-script entry point: runs [`main`] on the command line's arguments (its return value is for Python callers)."""
+    """Console-script entry point: runs [`main`] on the command line's arguments (its return value is for Python
+    callers)."""
     main()
 
 

@@ -196,7 +196,9 @@ def main(argv: list[str] | None = None) -> list[dict]:
                     rss = runs[large]["peak_rss"] - runs[small]["peak_rss"]
                     anon = runs[large]["peak_rss_anon"] - runs[small]["peak_rss_anon"]
                     verdict = "PASS" if rss < 100 else "MISS"
-                    print(f"  {mode:9} {source:10} peak RSS {rss:+7.1f} MiB, peak anonymous {anon:+7.1f} MiB {verdict}")
+                    print(
+                        f"  {mode:9} {source:10} peak RSS {rss:+7.1f} MiB, peak anonymous {anon:+7.1f} MiB {verdict}"
+                    )
     return results
 
 

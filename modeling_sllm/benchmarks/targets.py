@@ -50,7 +50,6 @@ def evaluate_targets(results: dict) -> list[dict]:
     settings = results["settings"]
     size = "tiny" if settings["tiny"] else "B/32"
     rows = {row["key"]: row for row in results["rows"]}
-    dtypes = settings["dtypes"]
 
     def row_of(family: str, dtype: str) -> dict | None:
         return rows.get(f"{family}@{size}:{dtype}")

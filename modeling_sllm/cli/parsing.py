@@ -30,7 +30,9 @@ class _CompactHelpFormatter(argparse.HelpFormatter):
             return super()._format_action_invocation(action)
         if action.nargs == 0:
             return action.option_strings[0]
-        return f"{action.option_strings[0]} {self._format_args(action, self._get_default_metavar_for_optional(action))}"
+        return (
+            f"{action.option_strings[0]} {self._format_args(action, self._get_default_metavar_for_optional(action))}"
+        )
 
     def _get_default_metavar_for_optional(self, action):
         kind = getattr(action.type, "__name__", "")
@@ -106,7 +108,9 @@ def arrange_help(parser: HfArgumentParser) -> HfArgumentParser:
         bases = (_CompactHelpFormatter, argparse.RawDescriptionHelpFormatter)
         parser.formatter_class = type("SLLMHelpFormatter", bases, {})
     if parser.usage is None:  # the help starts with the description when there is one
-        parser.usage = argparse.SUPPRESS if parser.description else "%(prog)s [--config FILE.yaml] [--option value ...]"
+        parser.usage = (
+            argparse.SUPPRESS if parser.description else "%(prog)s [--config FILE.yaml] [--option value ...]"
+        )
     return parser
 
 

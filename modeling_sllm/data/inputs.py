@@ -129,7 +129,9 @@ class SLLMVideoTransform:
         if training:
             crop = processor.crop_size
             if crop.height != crop.width:
-                raise ValueError(f"Training crops are square; the processor's crop_size is {crop.height}x{crop.width}.")
+                raise ValueError(
+                    f"Training crops are square; the processor's crop_size is {crop.height}x{crop.width}."
+                )
             self.augmentation = SLLMTrainAugmentation(
                 crop_size=crop.height,
                 image_mean=processor.image_mean,
@@ -185,8 +187,9 @@ class SLLMVideoTransform:
             given = (processor.num_frames, processor.keep_interval, crop.height, crop.width)
             if given != (config.num_frames, config.keep_interval, size, size):
                 raise ValueError(
-                    f"The video processor (num_frames={given[0]}, keep_interval={given[1]}, crop {given[2]}x{given[3]})"
-                    f" does not match the model config (num_frames={config.num_frames}, keep_interval="
+                    f"The video processor (num_frames={given[0]}, keep_interval={given[1]}, crop "
+                    f"{given[2]}x{given[3]}) does not match the model config (num_frames={config.num_frames}, "
+                    "keep_interval="
                     f"{config.keep_interval}, image_size={size}); build it with SLLMVideoProcessor.from_model_config."
                 )
         augmentation = None

@@ -198,7 +198,8 @@ def load_video_datasets(data_args: SLLMDataArguments, training_args=None) -> SLL
     ]
     if len(sources) != 1:
         raise ValueError(
-            f"Give exactly one data source (dataset_name, annotation lists, or video folders); got {sources or 'none'}."
+            "Give exactly one data source (dataset_name, annotation lists, or video folders); got "
+            f"{sources or 'none'}."
         )
     labels = read_label_file(data_args.label_file) if data_args.label_file else None
 

@@ -69,7 +69,8 @@ def main(argv: list[str] | None = None) -> dict[str, str]:
 
 
 def cli() -> None:
-    """Console-script entry point: runs [`main`] on the command line's arguments (its return value is for Python callers)."""
+    """Console-script entry point: runs [`main`] on the command line's arguments (its return value is for Python
+    callers)."""
     main()
 
 

@@ -54,7 +54,9 @@ def tiny_sllm_config(**overrides):
 
 def _byte_level_alphabet() -> list[str]:
     """The 256 printable characters byte-level BPE maps bytes to (the GPT-2 / CLIP byte encoder)."""
-    printable = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
+    printable = (
+        list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
+    )
     characters, extra = [], 0
     for byte in range(256):
         if byte in printable:

@@ -417,7 +417,9 @@ def main(args: list[str] | None = None) -> SLLMResults:
         model.to(device, dtype)
         with recording_video_embeddings(model) as embeds:
             evaluation = evaluate_video_dataset(model, dataset, data_args, **evaluation_kwargs)
-        comparison = dtype_comparison(reference, evaluation, reference_embeds, embeds, eval_args.dtype, eval_args.top_k)
+        comparison = dtype_comparison(
+            reference, evaluation, reference_embeds, embeds, eval_args.dtype, eval_args.top_k
+        )
     else:
         evaluation = evaluate_video_dataset(model, dataset, data_args, **evaluation_kwargs)
 

@@ -127,8 +127,6 @@ def load_original_checkpoint(
     return dict(state_dict), report
 
 
-
-
 def _check_clip_matches(clip_config, vision_config: dict, clip_name: str, allow_mismatch: bool):
     """The classifier's text features must come from the CLIP the released tower was fine-tuned from."""
     if clip_config.projection_dim != vision_config["projection_dim"]:
@@ -325,5 +323,3 @@ def save_converted(
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return output_dir
-
-

@@ -319,5 +319,3 @@ def load_converted_weights(
             f"Loading the converted weights left missing keys {result.missing_keys} and unexpected keys "
             f"{result.unexpected_keys}."
         )
-
-

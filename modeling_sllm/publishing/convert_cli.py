@@ -35,7 +35,8 @@ nothing half-written. `--config file.yaml` gives any option below from YAML; the
 EXAMPLES = """\
 examples:
   python scripts/convert_original_checkpoint.py --checkpoint_path last_model.pt --label_file hmdb51_labels.csv \\
-      --clip_model_name_or_path openai/clip-vit-base-patch32 --release_eval_sampling --output_dir sllm-hmdb51-vit-b32"""
+      --clip_model_name_or_path openai/clip-vit-base-patch32 --release_eval_sampling --output_dir sllm-hmdb51-vit-b32\
+"""
 
 
 @dataclass

@@ -71,8 +71,8 @@ class PushArguments:
     license: str | None = field(
         default=None,
         metadata={
-            "help": "Hub licence id of the model, e.g. 'mit' or 'apache-2.0'. Default: the one given to train.py, else "
-            "the base model's when it is known. Without any, the card is refused."
+            "help": "Hub licence id of the model, e.g. 'mit' or 'apache-2.0'. Default: the one given to train.py, "
+            "else the base model's when it is known. Without any, the card is refused."
         },
     )
     base_model: str | None = field(

@@ -47,8 +47,8 @@ class SLLMCardArguments:
     license: str | None = field(
         default=None,
         metadata={
-            "help": "Licence of the trained model, a Hub licence id ('mit', 'apache-2.0', ...). Default: the base CLIP "
-            "checkpoint's when it is known (not the case for openai/clip-vit-*). Required with --push_to_hub "
+            "help": "Licence of the trained model, a Hub licence id ('mit', 'apache-2.0', ...). Default: the base "
+            "CLIP checkpoint's when it is known (not the case for openai/clip-vit-*). Required with --push_to_hub "
             "otherwise (checked at start-up); without it the local card has no licence and push_to_hub.py "
             "refuses it until one is given."
         },

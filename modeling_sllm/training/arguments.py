@@ -51,9 +51,9 @@ class SLLMModelArguments:
     model_name_or_path: str | None = field(
         default=None,
         metadata={
-            "help": "Start from a saved SLLM folder instead (e.g. a trained keep_interval=1 baseline for the two-stage "
-            "recipe: its tower, head and classifier are loaded, the restoration module is new). Its config is kept "
-            "except for the fields given here."
+            "help": "Start from a saved SLLM folder instead (e.g. a trained keep_interval=1 baseline for the "
+            "two-stage recipe: its tower, head and classifier are loaded, the restoration module is new). Its config "
+            "is kept except for the fields given here."
         },
     )
     create_tiny_random_clip: bool = field(

@@ -353,8 +353,9 @@ class OutputDirLock:
     """
     Exclusive lock of an output folder for a run's lifetime: the file `.<name>.sllm-lock` beside the folder (it
     survives the folder being replaced by the atomic final save) records the holder's pid, host, start time and
-    command. The lock is an `fcntl.flock` (released by the system when the holder dies); a record left by a dead process
-    on this host is a stale lock, taken over with a warning; a record from another host cannot be checked: refused.
+    command. The lock is an `fcntl.flock` (released by the system when the holder dies); a record left by a dead
+    process on this host is a stale lock, taken over with a warning; a record from another host cannot be checked:
+    refused.
     """
 
     def __init__(self, output_dir: str | os.PathLike):

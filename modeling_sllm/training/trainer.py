@@ -168,7 +168,9 @@ class SLLMTrainer(Trainer):
                     f"Parameter group {group['group']!r}: {len(group['params'])} tensors "
                     f"({sum(p.numel() for p in group['params']):,} values), lr {group['lr']:g}"
                 )
-            groups = [{key: value for key, value in group.items() if key not in ("names", "group")} for group in groups]
+            groups = [
+                {key: value for key, value in group.items() if key not in ("names", "group")} for group in groups
+            ]
             optimizer_cls, optimizer_kwargs = self.get_optimizer_cls_and_kwargs(self.args, opt_model)
             self.optimizer = optimizer_cls(groups, **optimizer_kwargs)
         return self.optimizer

@@ -63,7 +63,9 @@ def plot_confusion_matrix(
             for column in range(num_classes):
                 if matrix[row, column]:
                     colour = "white" if recall[row, column] > 0.5 else "black"
-                    axes.text(column, row, int(matrix[row, column]), ha="center", va="center", color=colour, fontsize=8)
+                    axes.text(
+                        column, row, int(matrix[row, column]), ha="center", va="center", color=colour, fontsize=8
+                    )
     axes.set_xlabel("predicted class")
     axes.set_ylabel("true class")
     axes.set_title(title or f"Confusion matrix ({int(matrix.sum())} videos)")
