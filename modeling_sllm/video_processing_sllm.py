@@ -1,3 +1,4 @@
+# Longer than 500 lines: the one video processor, as in transformers (remote code copies it whole).
 # Copyright 2026 The SLLM-HF authors. Licensed under the Apache License, Version 2.0.
 """Video processor class for SLLM: the one evaluation and inference preprocessing (decode, sample, resize, crop)."""
 
