@@ -129,3 +129,10 @@ def test_every_package_module_stays_readable_in_size():
         if len(lines) > 550:
             head = "\n".join(lines[:6]).lower()
             assert "longer than" in head or "one file because" in head, f"{path} has {len(lines)} lines"
+
+
+def test_the_code_passes_flake8():
+    """The style setup.cfg declares (119 columns, black-style slices) holds for the package, scripts and tests."""
+    folders = [name for name in ("modeling_sllm", "scripts", "tests", "hub_cards") if (ROOT / name).is_dir()]
+    result = subprocess.run([sys.executable, "-m", "flake8", *folders], capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0 and not result.stdout, result.stdout + result.stderr
