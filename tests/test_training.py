@@ -301,6 +301,19 @@ def test_a_run_that_writes_the_tiny_clip_trains_the_model_of_a_run_that_reuses_i
         assert torch.equal(value, trained[1][name]), name
 
 
+def test_run_pipeline_on_is_checked_before_training(tiny_clip_dir, video_tree, tmp_path):
+    for off in ("none", "None", ""):
+        assert SLLMTrainingArguments(output_dir=str(tmp_path / "a"), run_pipeline_on=off).run_pipeline_on is None
+    video = str(video_tree / "validation" / "left" / "0.mp4")
+    for value in (video, "first_validation_video", "https://example.com/clip.mp4"):
+        assert SLLMTrainingArguments(output_dir=str(tmp_path / "a"), run_pipeline_on=value).run_pipeline_on == value
+    output_dir = tmp_path / "never"
+    with pytest.raises(FileNotFoundError, match=r"--run_pipeline_on '.*missing\.mp4': no such video file"):
+        train_script.main(_train_args(tiny_clip_dir, video_tree, output_dir, "--run_pipeline_on",
+                                      str(tmp_path / "missing.mp4")))
+    assert not output_dir.exists()  # refused before anything ran
+
+
 def test_push_to_hub_uploads_the_checked_folder_with_a_card(tiny_clip_dir, video_tree, tmp_path):
     """Everything up to the upload: the Hub is unreachable, HfApi is mocked."""
     from unittest import mock

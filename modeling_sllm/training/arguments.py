@@ -11,6 +11,7 @@ model's defaults, or the saved config of `model_name_or_path`).
 """
 
 import importlib.util
+import os
 from dataclasses import dataclass, field
 
 from transformers import TrainingArguments
@@ -147,8 +148,9 @@ class SLLMTrainingArguments(TrainingArguments):
     run_pipeline_on: str | None = field(
         default=None,
         metadata={
-            "help": "After training, classify this video (or `first_validation_video`) with "
-            "pipeline('video-classification') from the saved output_dir and print the result."
+            "help": "After training, classify this video (a path, an http(s) URL or `first_validation_video`) with "
+            "pipeline('video-classification') from the saved output_dir and print the result; `none` or '' for no "
+            "pipeline run."
         },
     )
 
@@ -159,6 +161,16 @@ class SLLMTrainingArguments(TrainingArguments):
             raise ValueError("remove_unused_columns must be False: SLLM's video transform needs the `video` column.")
         if self.vision_tower_lr_ratio < 0:
             raise ValueError(f"vision_tower_lr_ratio must be >= 0, got {self.vision_tower_lr_ratio}.")
+        # checked now, not after training: a wrong path would fail the run at its very end
+        video = self.run_pipeline_on
+        if video is not None and video.strip().lower() in ("", "none"):
+            self.run_pipeline_on = None
+        elif video not in (None, "first_validation_video") and not video.startswith(("http://", "https://")):
+            if not os.path.exists(video):
+                raise FileNotFoundError(
+                    f"--run_pipeline_on {video!r}: no such video file or frame folder (give a path, an http(s) URL, "
+                    "`first_validation_video`, or `none` for no pipeline run)."
+                )
 
 
 # --report_to integrations -> (modules, any of which provides it; the extra of sllm-hf that installs one)
