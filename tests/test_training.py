@@ -314,6 +314,16 @@ def test_run_pipeline_on_is_checked_before_training(tiny_clip_dir, video_tree, t
     assert not output_dir.exists()  # refused before anything ran
 
 
+def test_demo_data_with_other_data_sources_is_refused_before_anything_runs(tiny_clip_dir, video_tree, tmp_path):
+    # the demo points the data at its own videos: --train_dir and --validation_dir were dropped without a word
+    output_dir, data_root = tmp_path / "never", tmp_path / "demo"
+    with pytest.raises(ValueError, match="cannot be combined with --train_dir, --validation_dir: pass "
+                                         "--generate_demo_data false"):
+        train_script.main(_train_args(tiny_clip_dir, video_tree, output_dir, "--generate_demo_data", "true",
+                                      "--data_root", str(data_root)))
+    assert not output_dir.exists() and not data_root.exists()
+
+
 def test_push_to_hub_uploads_the_checked_folder_with_a_card(tiny_clip_dir, video_tree, tmp_path):
     """Everything up to the upload: the Hub is unreachable, HfApi is mocked."""
     from unittest import mock

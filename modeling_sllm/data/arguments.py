@@ -131,6 +131,15 @@ class SLLMDataArguments:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
                 raise ValueError(f"`{name}` must be a probability in [0, 1], got {value!r}")
+        if self.generate_demo_data:  # it points the data at the demo videos (`prepare_demo_data`): say so, not drop
+            sources = ("train_list", "validation_list", "label_file", "train_dir", "validation_dir", "dataset_name")
+            given = [name for name in sources if getattr(self, name) is not None]
+            if given:
+                raise ValueError(
+                    "generate_demo_data trains and evaluates on the demo videos it writes to data_root, so it cannot "
+                    f"be combined with {', '.join('--' + name for name in given)}: pass --generate_demo_data false "
+                    "to use your own data."
+                )
 
 
 def validation_level(value) -> str:
