@@ -19,7 +19,10 @@ from transformers import TrainingArguments
 from modeling_sllm.configuration_sllm import RESTORATION_LOSSES
 
 
-__all__ = ["CONFIG_FIELDS", "SLLMModelArguments", "SLLMTrainingArguments"]
+__all__ = ["CONFIG_FIELDS", "FIRST_VALIDATION_VIDEO", "SLLMModelArguments", "SLLMTrainingArguments"]
+
+# `--run_pipeline_on` value: classify the first video of the validation split after training
+FIRST_VALIDATION_VIDEO = "first_validation_video"
 
 # The SLLMModelArguments fields that are SLLMConfig fields (same name, same meaning).
 CONFIG_FIELDS = (
@@ -165,7 +168,7 @@ class SLLMTrainingArguments(TrainingArguments):
         video = self.run_pipeline_on
         if video is not None and video.strip().lower() in ("", "none"):
             self.run_pipeline_on = None
-        elif video not in (None, "first_validation_video") and not video.startswith(("http://", "https://")):
+        elif video not in (None, FIRST_VALIDATION_VIDEO) and not video.startswith(("http://", "https://")):
             if not os.path.exists(video):
                 raise FileNotFoundError(
                     f"--run_pipeline_on {video!r}: no such video file or frame folder (give a path, an http(s) URL, "

@@ -37,7 +37,7 @@ from modeling_sllm.demo.tiny_clip import save_tiny_random_clip
 from modeling_sllm.evaluation.metrics import compute_accuracy_metrics
 from modeling_sllm.publishing.training_card import SLLMCardArguments, resolve_training_license, write_training_card
 from modeling_sllm.cli.parsing import parse_args_with_yaml
-from modeling_sllm.training.arguments import SLLMModelArguments, SLLMTrainingArguments
+from modeling_sllm.training.arguments import FIRST_VALIDATION_VIDEO, SLLMModelArguments, SLLMTrainingArguments
 from modeling_sllm.training.checkpoints import remove_stale_staging, resolve_resume_checkpoint
 from modeling_sllm.training.launch import check_launch, lock_output_dir, managed_run
 from modeling_sllm.training.outputs import (
@@ -228,7 +228,7 @@ def main(args: list[str] | None = None) -> dict:
     # 9. The saved folder through the pipeline, and the upload
     if training_args.run_pipeline_on and trainer.is_world_process_zero():
         video = training_args.run_pipeline_on
-        if video == "first_validation_video":
+        if video == FIRST_VALIDATION_VIDEO:
             row = data.datasets["validation"].with_format(None)[0]
             video, true_label = row["video"], config.id2label[row["label"]]
             print(f"\nClassifying {video} (true class: {true_label}) with pipeline('video-classification')")
